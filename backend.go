@@ -1,0 +1,74 @@
+package sqlsession
+
+import (
+	"context"
+	"database/sql"
+)
+
+// Backend is the small execution seam between a [Store] and a database. The
+// core implements it for database/sql ([SQLBackend]); other modules implement
+// it for a pgx pool or a GORM handle and get a [Store] with the same behaviour
+// through [NewWithBackend].
+//
+// Queries arrive as SQL text of the Store's [Dialect] with their arguments:
+// string, []byte and int64 values. A Backend must be safe for concurrent use.
+//
+// If a Backend also implements [io.Closer], [Store.Close] calls its Close once,
+// after stopping background work: that is how a backend that opened its own
+// pool releases it. A Backend wrapping a pool it was given must not implement
+// io.Closer.
+type Backend interface {
+	// Exec runs a statement and returns the number of rows it affected.
+	Exec(ctx context.Context, query string, args ...any) (rowsAffected int64, err error)
+	// QueryRow runs a query expected to return at most one row. The returned
+	// Row's Scan reports a missing row with an error that wraps [sql.ErrNoRows].
+	QueryRow(ctx context.Context, query string, args ...any) Row
+	// Query runs a query and returns its rows, which the caller closes.
+	Query(ctx context.Context, query string, args ...any) (Rows, error)
+}
+
+// Row is one result row of [Backend.QueryRow]. [*sql.Row] implements it.
+type Row interface {
+	Scan(dest ...any) error
+}
+
+// Rows is the result of [Backend.Query]. [*sql.Rows] implements it.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close() error
+}
+
+// SQLConn is what [SQLBackend] needs of database/sql: [*sql.DB], [*sql.Conn]
+// and [*sql.Tx] all implement it.
+type SQLConn interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// SQLBackend returns a [Backend] running queries on c. It never closes c.
+func SQLBackend(c SQLConn) Backend { return sqlBackend{c} }
+
+type sqlBackend struct{ c SQLConn }
+
+func (b sqlBackend) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := b.c.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (b sqlBackend) QueryRow(ctx context.Context, query string, args ...any) Row {
+	return b.c.QueryRowContext(ctx, query, args...)
+}
+
+func (b sqlBackend) Query(ctx context.Context, query string, args ...any) (Rows, error) {
+	rows, err := b.c.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}

@@ -1,0 +1,4 @@
+// sqlsession supports the two most recent major versions of Go.
+module github.com/sqlsession/sqlsession
+
+go 1.25

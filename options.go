@@ -1,0 +1,121 @@
+package sqlsession
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Defaults used for zero [Options] fields.
+const (
+	DefaultTable            = "sessions"
+	DefaultLifetime         = 24 * time.Hour
+	DefaultMaxDataSize      = 4 << 20
+	DefaultCleanupBatchSize = 1000
+)
+
+// Options configures a [Store]. The zero value is valid and means "use the
+// default" for every field; each field documents its default.
+type Options struct {
+	// Table is the session table's name: ASCII letters, digits and underscores,
+	// at most 40 characters. Default "sessions".
+	Table string
+
+	// Schema qualifies Table (a PostgreSQL or SQL Server schema, a MySQL
+	// database, an attached SQLite database). Default "": the connection's
+	// current schema. CreateTable does not create the schema.
+	Schema string
+
+	// DefaultLifetime is the lifetime Save gives a session whose expiry is the
+	// zero time (a browser session). Default 24h.
+	DefaultLifetime time.Duration
+
+	// IdleTimeout turns on sliding expiry: Find moves a live session's expiry
+	// forward to now+IdleTimeout when it would expire sooner, so that a session
+	// ends only after IdleTimeout without use. To keep reads from writing, the
+	// expiry moves at most once per IdleTimeout/10. It never moves an expiry
+	// backwards. Default 0: off, Find never writes.
+	IdleTimeout time.Duration
+
+	// CleanupInterval runs DeleteExpired on a timer, about this often (±10%
+	// jitter, so many instances do not sweep in step). Default 0: no timer.
+	CleanupInterval time.Duration
+
+	// CleanupEvery runs DeleteExpired in the background after every
+	// CleanupEvery operations (Find, Save, Touch, Delete), like the gcFrequency
+	// of the Node.js stores. A sweep already running is not doubled.
+	// Default 0: off.
+	CleanupEvery int
+
+	// CleanupBatchSize bounds the rows one DELETE statement of DeleteExpired
+	// removes, so that a large backlog never holds long locks.
+	// Default 1000.
+	CleanupBatchSize int
+
+	// Timestamps adds created_at and updated_at columns (Unix milliseconds,
+	// like expires_at), set by Save and Touch. CreateTable adds them to an
+	// existing table. Default false.
+	Timestamps bool
+
+	// PlainTokens stores tokens as given instead of their SHA-256 digests.
+	// Use it only for a table shared with software that looks tokens up
+	// itself: with it, a copy of the table holds usable session tokens.
+	// Changing it makes existing sessions unreachable. Default false.
+	PlainTokens bool
+
+	// MaxDataSize is the largest session, in bytes, that Save accepts; larger
+	// data gets ErrTooLarge before the database is asked. Default 4 MiB, which
+	// fits every dialect's default packet and column limits.
+	MaxDataSize int
+
+	// Logger receives the errors of background cleanup, which have no caller
+	// to return them to. Default nil: [slog.Default] at the time of logging.
+	Logger *slog.Logger
+}
+
+// withDefaults validates o and fills in its defaults.
+func (o Options) withDefaults() (Options, error) {
+	if o.Table == "" {
+		o.Table = DefaultTable
+	}
+	if err := checkIdent("table", o.Table); err != nil {
+		return o, err
+	}
+	if o.Schema != "" {
+		if err := checkIdent("schema", o.Schema); err != nil {
+			return o, err
+		}
+	}
+	if o.DefaultLifetime == 0 {
+		o.DefaultLifetime = DefaultLifetime
+	}
+	if o.MaxDataSize == 0 {
+		o.MaxDataSize = DefaultMaxDataSize
+	}
+	if o.CleanupBatchSize == 0 {
+		o.CleanupBatchSize = DefaultCleanupBatchSize
+	}
+	for _, f := range []struct {
+		name string
+		bad  bool
+	}{
+		{"DefaultLifetime", o.DefaultLifetime < 0},
+		{"IdleTimeout", o.IdleTimeout < 0},
+		{"CleanupInterval", o.CleanupInterval < 0},
+		{"CleanupEvery", o.CleanupEvery < 0},
+		{"CleanupBatchSize", o.CleanupBatchSize < 0},
+		{"MaxDataSize", o.MaxDataSize < 0},
+	} {
+		if f.bad {
+			return o, fmt.Errorf("%w: %s must not be negative", ErrInvalidOptions, f.name)
+		}
+	}
+	return o, nil
+}
+
+func (o *Options) logger() *slog.Logger {
+	if o.Logger != nil {
+		return o.Logger
+	}
+	return slog.Default()
+}

@@ -1,0 +1,437 @@
+package sqlsession
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Store keeps sessions in one SQL table. Its methods map a session token to
+// opaque data with an expiry; frontends (scs, gorilla/sessions, fiber, net/http)
+// keep the cookie and the encoding.
+//
+// Create one with [New] or [NewWithBackend], call [Store.CreateTable] once at
+// start-up if the table may be missing, and [Store.Close] at shutdown. A Store
+// is safe for concurrent use by multiple goroutines. The zero Store is not
+// usable.
+type Store struct {
+	b    Backend
+	d    Dialect
+	opts Options
+	q    queries
+	now  func() time.Time
+
+	handleKey [32]byte
+
+	mu       sync.Mutex // guards closed transitions against wg.Add
+	closed   atomic.Bool
+	ctx      context.Context // cancelled by Close; parent of background sweeps
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	sweeping atomic.Bool
+	ops      atomic.Uint64
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New returns a Store on db, speaking dialect. It validates opts and does no
+// I/O. The Store never closes db.
+func New(db *sql.DB, dialect Dialect, opts Options) (*Store, error) {
+	if db == nil {
+		return nil, fmt.Errorf("%w: nil *sql.DB", ErrInvalidOptions)
+	}
+	return NewWithBackend(SQLBackend(db), dialect, opts)
+}
+
+// NewWithBackend returns a Store running its queries through b: the seam that
+// modules for other database layers use (see [Backend]). It validates opts and
+// does no I/O. A goroutine starts only if [Options.CleanupInterval] is set.
+func NewWithBackend(b Backend, dialect Dialect, opts Options) (*Store, error) {
+	if b == nil {
+		return nil, fmt.Errorf("%w: nil Backend", ErrInvalidOptions)
+	}
+	if dialect.d == nil {
+		return nil, fmt.Errorf("%w: zero Dialect", ErrInvalidOptions)
+	}
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{b: b, d: dialect, opts: opts, q: buildQueries(dialect.d, &opts), now: time.Now}
+	rand.Read(s.handleKey[:])
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if opts.CleanupInterval > 0 {
+		s.wg.Add(1)
+		go s.janitor(opts.CleanupInterval, time.NewTimer)
+	}
+	return s, nil
+}
+
+// Dialect returns the Store's dialect.
+func (s *Store) Dialect() Dialect { return s.d }
+
+// Options returns the Store's options with every default filled in.
+func (s *Store) Options() Options { return s.opts }
+
+// CreateTable creates the session table and its expiry index if they do not
+// exist, and adds the columns that the options need to an existing table. It
+// is idempotent and safe to run from many instances at once. The ctx deadline
+// is its time limit.
+func (s *Store) CreateTable(ctx context.Context) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		// Another instance may be creating or altering the same table: the
+		// race makes one of them fail, and the next pass finds it all done.
+		if err = s.createTable(ctx); err == nil || ctx.Err() != nil {
+			break
+		}
+	}
+	return err
+}
+
+func (s *Store) createTable(ctx context.Context) error {
+	for _, stmt := range s.q.createTable {
+		if _, err := s.b.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("sqlsession: create table %s: %w", s.opts.Table, err)
+		}
+	}
+	if len(s.q.addColumn) == 0 {
+		return nil
+	}
+	have, err := s.columns(ctx)
+	if err != nil {
+		return err
+	}
+	for _, name := range optionalColumns(&s.opts) {
+		if have[name] {
+			continue
+		}
+		if _, err := s.b.Exec(ctx, s.q.addColumn[name]); err != nil {
+			return fmt.Errorf("sqlsession: add column %s to %s: %w", name, s.opts.Table, err)
+		}
+	}
+	return nil
+}
+
+// columns returns the set of the table's column names, in lower case.
+func (s *Store) columns(ctx context.Context) (map[string]bool, error) {
+	rows, err := s.b.Query(ctx, s.q.columns, s.opts.Schema, s.opts.Table)
+	if err != nil {
+		return nil, fmt.Errorf("sqlsession: list columns of %s: %w", s.opts.Table, err)
+	}
+	defer rows.Close()
+	have := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("sqlsession: list columns of %s: %w", s.opts.Table, err)
+		}
+		have[lower(name)] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlsession: list columns of %s: %w", s.opts.Table, err)
+	}
+	return have, nil
+}
+
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// Find returns the data of the live session with the given token. An unknown,
+// expired, empty, oversized or malformed token is a miss: found is false and
+// err is nil. err reports database failures only. Expiry is compared in SQL
+// against the application's clock, so servers with skewed clocks agree.
+func (s *Store) Find(ctx context.Context, token string) (data []byte, found bool, err error) {
+	if s.closed.Load() {
+		return nil, false, ErrClosed
+	}
+	defer s.tick()
+	key, ok := s.key(token)
+	if !ok {
+		return nil, false, nil
+	}
+	now := s.now()
+	if s.opts.IdleTimeout > 0 {
+		return s.findSliding(ctx, key, now)
+	}
+	err = s.b.QueryRow(ctx, s.q.find, key, now.UnixMilli()).Scan(&data)
+	return s.found(data, err)
+}
+
+func (s *Store) findSliding(ctx context.Context, key string, now time.Time) ([]byte, bool, error) {
+	var data []byte
+	var exp int64
+	err := s.b.QueryRow(ctx, s.q.findExpiry, key, now.UnixMilli()).Scan(&data, &exp)
+	data, found, err := s.found(data, err)
+	if !found || err != nil {
+		return data, found, err
+	}
+	idle := s.opts.IdleTimeout
+	want := now.Add(idle)
+	if time.UnixMilli(exp).Before(want.Add(-idle / 10)) {
+		if err := s.touch(ctx, key, want, now); err != nil {
+			return nil, false, err
+		}
+	}
+	return data, true, nil
+}
+
+func (s *Store) found(data []byte, err error) ([]byte, bool, error) {
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("sqlsession: find: %w", err)
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	return data, true, nil
+}
+
+// Save stores data under token until expiry, replacing any session with that
+// token, in one atomic statement. A zero expiry means now plus
+// [Options.DefaultLifetime]. Save returns [ErrInvalidToken] for a token that
+// [ValidToken] rejects and [ErrTooLarge] for data over [Options.MaxDataSize].
+func (s *Store) Save(ctx context.Context, token string, data []byte, expiry time.Time) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	defer s.tick()
+	key, ok := s.key(token)
+	if !ok {
+		return ErrInvalidToken
+	}
+	if len(data) > s.opts.MaxDataSize {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), s.opts.MaxDataSize)
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	now := s.now()
+	if expiry.IsZero() {
+		expiry = now.Add(s.opts.DefaultLifetime)
+	}
+	var err error
+	if s.opts.Timestamps {
+		ms := now.UnixMilli()
+		_, err = s.b.Exec(ctx, s.q.save, key, data, expiry.UnixMilli(), ms, ms)
+	} else {
+		_, err = s.b.Exec(ctx, s.q.save, key, data, expiry.UnixMilli())
+	}
+	if err != nil {
+		return fmt.Errorf("sqlsession: save: %w", err)
+	}
+	return nil
+}
+
+// Touch moves the expiry of the live session with the given token. It never
+// creates a session: touching an unknown, deleted or expired token does
+// nothing and returns nil.
+func (s *Store) Touch(ctx context.Context, token string, expiry time.Time) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	defer s.tick()
+	key, ok := s.key(token)
+	if !ok {
+		return nil
+	}
+	now := s.now()
+	if expiry.IsZero() {
+		expiry = now.Add(s.opts.DefaultLifetime)
+	}
+	return s.touch(ctx, key, expiry, now)
+}
+
+func (s *Store) touch(ctx context.Context, key string, expiry, now time.Time) error {
+	var err error
+	if s.opts.Timestamps {
+		_, err = s.b.Exec(ctx, s.q.touch, expiry.UnixMilli(), now.UnixMilli(), key, now.UnixMilli())
+	} else {
+		_, err = s.b.Exec(ctx, s.q.touch, expiry.UnixMilli(), key, now.UnixMilli())
+	}
+	if err != nil {
+		return fmt.Errorf("sqlsession: touch: %w", err)
+	}
+	return nil
+}
+
+// Delete removes the session with the given token. Deleting an unknown token
+// is not an error.
+func (s *Store) Delete(ctx context.Context, token string) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	defer s.tick()
+	key, ok := s.key(token)
+	if !ok {
+		return nil
+	}
+	if _, err := s.b.Exec(ctx, s.q.delete, key); err != nil {
+		return fmt.Errorf("sqlsession: delete: %w", err)
+	}
+	return nil
+}
+
+// DeleteExpired removes the sessions that expired before the call, in
+// statements of at most [Options.CleanupBatchSize] rows, and returns how many
+// it removed. It stops early, with the count so far, when ctx ends. Background
+// cleanup ([Options.CleanupInterval], [Options.CleanupEvery]) calls it.
+func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
+	if s.closed.Load() {
+		return 0, ErrClosed
+	}
+	now := s.now().UnixMilli()
+	batch := int64(s.opts.CleanupBatchSize)
+	var total int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, fmt.Errorf("sqlsession: delete expired: %w", err)
+		}
+		n, err := s.b.Exec(ctx, s.q.deleteBatch, now, batch)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("sqlsession: delete expired: %w", err)
+		}
+		if n < batch {
+			return total, nil
+		}
+	}
+}
+
+// Count returns the number of live sessions.
+func (s *Store) Count(ctx context.Context) (int64, error) {
+	if s.closed.Load() {
+		return 0, ErrClosed
+	}
+	var n int64
+	if err := s.b.QueryRow(ctx, s.q.count, s.now().UnixMilli()).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlsession: count: %w", err)
+	}
+	return n, nil
+}
+
+// Clear deletes every session in the table, live or expired.
+func (s *Store) Clear(ctx context.Context) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if _, err := s.b.Exec(ctx, s.q.clear); err != nil {
+		return fmt.Errorf("sqlsession: clear: %w", err)
+	}
+	return nil
+}
+
+// Entry is one live session, as [Store.All] yields it.
+type Entry struct {
+	// Key names the session for Find, Save, Touch and Delete of this Store.
+	// With hashed tokens (the default) it is not the token itself, which the
+	// table does not hold, but a handle that only this Store accepts.
+	Key    string
+	Data   []byte
+	Expiry time.Time
+}
+
+// pageSize bounds the sessions All holds in memory at once.
+const pageSize = 64
+
+// All returns an iterator over the live sessions, in key order. It reads them
+// a page at a time and holds no connection or lock while the loop body runs,
+// so the body may call the Store, even on a single-connection database. A
+// database error is yielded once, and ends the iteration:
+//
+//	for e, err := range store.All(ctx) {
+//		if err != nil {
+//			return err
+//		}
+//		...
+//	}
+func (s *Store) All(ctx context.Context) iter.Seq2[Entry, error] {
+	return func(yield func(Entry, error) bool) {
+		if s.closed.Load() {
+			yield(Entry{}, ErrClosed)
+			return
+		}
+		now := s.now().UnixMilli()
+		after := ""
+		page := make([]Entry, 0, pageSize)
+		for {
+			page = page[:0]
+			if err := s.page(ctx, after, now, &page); err != nil {
+				yield(Entry{}, err)
+				return
+			}
+			for _, e := range page {
+				after = e.Key
+				e.Key = s.publicKey(e.Key)
+				if !yield(e, nil) {
+					return
+				}
+			}
+			if len(page) < pageSize {
+				return
+			}
+		}
+	}
+}
+
+func (s *Store) page(ctx context.Context, after string, now int64, page *[]Entry) error {
+	rows, err := s.b.Query(ctx, s.q.page, after, now, int64(pageSize))
+	if err != nil {
+		return fmt.Errorf("sqlsession: list: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e Entry
+		var exp int64
+		if err := rows.Scan(&e.Key, &e.Data, &exp); err != nil {
+			return fmt.Errorf("sqlsession: list: %w", err)
+		}
+		if e.Data == nil {
+			e.Data = []byte{}
+		}
+		e.Expiry = time.UnixMilli(exp)
+		*page = append(*page, e)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlsession: list: %w", err)
+	}
+	return nil
+}
+
+// Close stops background cleanup, cancelling a sweep in progress, and waits
+// for it to end. Afterwards every database method returns [ErrClosed]. Close
+// is idempotent. It never closes the *sql.DB or pool the Store was given; a
+// [Backend] that implements [io.Closer] is closed once.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed.Store(true)
+		s.mu.Unlock()
+		s.cancel()
+		s.wg.Wait()
+		if c, ok := s.b.(io.Closer); ok {
+			s.closeErr = c.Close()
+		}
+	})
+	return s.closeErr
+}
