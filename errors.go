@@ -22,6 +22,16 @@ var (
 	// [Options.Table] or [Options.Schema] is not a plain SQL identifier.
 	ErrUnsafeIdentifier = errors.New("sqlsession: unsafe identifier")
 
+	// ErrMissingColumn is returned by [Store.CreateTable] and [Store.CheckTable]
+	// when an existing table lacks one of the columns the Store needs; the
+	// message names it.
+	ErrMissingColumn = errors.New("sqlsession: table lacks a required column")
+
+	// ErrNoOwner is returned by [Store.ListByOwner], [Store.DeleteByOwner],
+	// [Store.DeleteOthers] and [Store.DeleteByID] when [Options.Owner] is not
+	// set.
+	ErrNoOwner = errors.New("sqlsession: Options.Owner is not set")
+
 	// ErrInvalidOptions is returned by [New] and [NewWithBackend] for a missing
 	// database or dialect, or an [Options] field out of range.
 	ErrInvalidOptions = errors.New("sqlsession: invalid options")

@@ -68,9 +68,36 @@ type Options struct {
 	// fits every dialect's default packet and column limits.
 	MaxDataSize int
 
+	// Owner derives a session's owner, such as a user id, from its data on
+	// every Save. It turns on the owner column (indexed) and
+	// [Store.ListByOwner], [Store.DeleteByOwner], [Store.DeleteOthers] and
+	// [Store.DeleteByID]: "log out everywhere". An empty owner means anonymous
+	// (NULL). An error fails the Save, which wraps it. Frontends offer ready
+	// hooks, such as scsstore.Value("user_id"). Default nil: no owner column.
+	Owner func(data []byte) (string, error)
+
+	// Columns are extra columns, each filled from the session data on every
+	// Save: a user agent, a tenant, a role. CreateTable adds missing ones to
+	// an existing table. Default none.
+	Columns []Column
+
 	// Logger receives the errors of background cleanup, which have no caller
 	// to return them to. Default nil: [slog.Default] at the time of logging.
 	Logger *slog.Logger
+}
+
+// Column is an extra column of the session table, filled on every Save.
+type Column struct {
+	// Name is the column's name: ASCII letters, digits and underscores, not
+	// one of the Store's own columns.
+	Name string
+	// Type is the column's SQL type for CreateTable in the Store's dialect,
+	// such as "VARCHAR(255)" or "BIGINT". The column is nullable. Letters,
+	// digits, spaces, underscores, parentheses and commas only.
+	Type string
+	// Value derives the column's value from the session data: a string,
+	// int64, float64, bool, []byte or nil (NULL). An error fails the Save.
+	Value func(data []byte) (any, error)
 }
 
 // withDefaults validates o and fills in its defaults.
@@ -95,6 +122,22 @@ func (o Options) withDefaults() (Options, error) {
 	if o.CleanupBatchSize == 0 {
 		o.CleanupBatchSize = DefaultCleanupBatchSize
 	}
+	seen := map[string]bool{colToken: true, colData: true, colExpires: true, colCreated: true, colUpdated: true, colOwner: true}
+	for _, c := range o.Columns {
+		if err := checkIdent("column", c.Name); err != nil {
+			return o, err
+		}
+		if seen[lower(c.Name)] {
+			return o, fmt.Errorf("%w: column %q is declared twice or is one of the Store's own", ErrInvalidOptions, c.Name)
+		}
+		seen[lower(c.Name)] = true
+		if !checkType(c.Type) {
+			return o, fmt.Errorf("%w: column %q has type %q: want a plain SQL type such as VARCHAR(255)", ErrUnsafeIdentifier, c.Name, c.Type)
+		}
+		if c.Value == nil {
+			return o, fmt.Errorf("%w: column %q has no Value function", ErrInvalidOptions, c.Name)
+		}
+	}
 	for _, f := range []struct {
 		name string
 		bad  bool
@@ -111,6 +154,23 @@ func (o Options) withDefaults() (Options, error) {
 		}
 	}
 	return o, nil
+}
+
+// checkType accepts SQL type names such as "VARCHAR(255)", "NUMERIC(10, 2)"
+// or "DOUBLE PRECISION": nothing that could end a statement or a quote.
+func checkType(t string) bool {
+	if t == "" || len(t) > 64 {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		ok := c == '_' || c == ' ' || c == '(' || c == ')' || c == ',' ||
+			('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func (o *Options) logger() *slog.Logger {

@@ -12,38 +12,46 @@ const (
 	colExpires = "expires_at"
 	colCreated = "created_at"
 	colUpdated = "updated_at"
+	colOwner   = "owner"
 )
+
+// requiredColumns are the columns every session table must have.
+var requiredColumns = []string{colToken, colData, colExpires}
+
+// maxOwnerSessions bounds what ListByOwner returns.
+const maxOwnerSessions = 1000
 
 // queries is the SQL text of one Store, built once by New. Every value is a
 // bind parameter; the comment on each field gives the arguments in order.
 type queries struct {
-	createTable []string // none
-	columns     string   // schema, table: the table's column names
-	addColumn   map[string]string
-	find        string // token, now
-	findExpiry  string // token, now: data and expiry, for sliding expiry
-	save        string // token, data, expiry[, created, updated]
-	touch       string // expiry[, updated], token, now
-	delete      string // token
-	deleteBatch string // now, limit
-	count       string // now
-	clear       string // none
-	page        string // after, now, limit
-}
-
-// optionalColumns are added to an existing table by CreateTable when missing.
-func optionalColumns(o *Options) []string {
-	if o.Timestamps {
-		return []string{colCreated, colUpdated}
-	}
-	return nil
+	createTable []string          // none
+	columns     string            // schema, table: the table's column names
+	addColumn   map[string]string // by column name; none
+	indexes     []string          // after columns exist; none
+	optional    []string          // the names in addColumn, in order
+	find        string            // token, now
+	findExpiry  string            // token, now: data and expiry, for sliding expiry
+	save        string            // token, data, expiry[, created, updated][, owner][, extras...]
+	touch       string            // expiry[, updated], token, now
+	delete      string            // token
+	deleteBatch string            // now, limit
+	count       string            // now
+	clear       string            // none
+	page        string            // after, now, limit
+	listOwner   string            // owner, now: token, expiry[, created, updated][, extras...]
+	ownerKeys   string            // owner: token
+	deleteOwner string            // owner
+	deleteOther string            // owner, token
+	extraNames  []string          // Options.Columns names, in order
+	_           struct{}          // keep fields aligned in gofmt
 }
 
 func buildQueries(d *dialect, o *Options) queries {
 	t := d.ident(o.Schema, o.Table)
 	c := func(name string) string { return d.ident(name) }
-	tok, data, exp := c(colToken), c(colData), c(colExpires)
-	index := d.ident(o.Table + "_expires_at_idx")
+	tok, data, exp, owner := c(colToken), c(colData), c(colExpires), c(colOwner)
+	expIndex := d.ident(o.Table + "_expires_at_idx")
+	ownerIndex := d.ident(o.Table + "_owner_idx")
 
 	var q queries
 	p := params{d: d}
@@ -51,16 +59,17 @@ func buildQueries(d *dialect, o *Options) queries {
 	reset := func() { p = params{d: d} }
 
 	// Schema.
-	var tokType, dataType, intType string
+	var tokType, dataType, intType, ownerType string
 	switch d.name {
 	case "postgres":
-		tokType, dataType, intType = `TEXT COLLATE "C"`, "BYTEA", "BIGINT"
+		tokType, dataType, intType, ownerType = `TEXT COLLATE "C"`, "BYTEA", "BIGINT", "TEXT"
 	case "mysql":
 		tokType, dataType, intType = "VARCHAR(255) CHARACTER SET ascii COLLATE ascii_bin", "LONGBLOB", "BIGINT"
+		ownerType = "VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
 	case "sqlite":
-		tokType, dataType, intType = "TEXT", "BLOB", "INTEGER"
+		tokType, dataType, intType, ownerType = "TEXT", "BLOB", "INTEGER", "TEXT"
 	case "sqlserver":
-		tokType, dataType, intType = "NVARCHAR(255) COLLATE Latin1_General_BIN2", "VARBINARY(MAX)", "BIGINT"
+		tokType, dataType, intType, ownerType = "NVARCHAR(255) COLLATE Latin1_General_BIN2", "VARBINARY(MAX)", "BIGINT", "NVARCHAR(255)"
 	}
 	cols := []string{
 		tok + " " + tokType + " NOT NULL PRIMARY KEY",
@@ -68,14 +77,28 @@ func buildQueries(d *dialect, o *Options) queries {
 		exp + " " + intType + " NOT NULL",
 	}
 	q.addColumn = map[string]string{}
-	for _, name := range optionalColumns(o) {
-		def := c(name) + " " + intType + " NOT NULL DEFAULT 0"
+	addOptional := func(name, def, mysqlIndex string) {
 		cols = append(cols, def)
-		if d.name == "sqlserver" {
+		q.optional = append(q.optional, name)
+		switch d.name {
+		case "sqlserver":
 			q.addColumn[name] = "ALTER TABLE " + t + " ADD " + def
-		} else {
+		case "mysql":
+			q.addColumn[name] = "ALTER TABLE " + t + " ADD COLUMN " + def + mysqlIndex
+		default:
 			q.addColumn[name] = "ALTER TABLE " + t + " ADD COLUMN " + def
 		}
+	}
+	if o.Timestamps {
+		addOptional(colCreated, c(colCreated)+" "+intType+" NOT NULL DEFAULT 0", "")
+		addOptional(colUpdated, c(colUpdated)+" "+intType+" NOT NULL DEFAULT 0", "")
+	}
+	if o.Owner != nil {
+		addOptional(colOwner, owner+" "+ownerType+" NULL", ", ADD INDEX "+ownerIndex+" ("+owner+")")
+	}
+	for _, col := range o.Columns {
+		addOptional(lower(col.Name), c(col.Name)+" "+col.Type+" NULL", "")
+		q.extraNames = append(q.extraNames, col.Name)
 	}
 	switch d.name {
 	case "postgres":
@@ -85,11 +108,17 @@ func buildQueries(d *dialect, o *Options) queries {
 		q.createTable = []string{"DO $$ BEGIN " +
 			"PERFORM pg_advisory_xact_lock(hashtext('sqlsession:" + t + "')); " +
 			"CREATE TABLE IF NOT EXISTS " + t + " (" + strings.Join(cols, ", ") + "); " +
-			"CREATE INDEX IF NOT EXISTS " + index + " ON " + t + " (" + exp + "); " +
+			"CREATE INDEX IF NOT EXISTS " + expIndex + " ON " + t + " (" + exp + "); " +
 			"END $$"}
+		if o.Owner != nil {
+			q.indexes = []string{"CREATE INDEX IF NOT EXISTS " + ownerIndex + " ON " + t + " (" + owner + ")"}
+		}
 		q.columns = "SELECT column_name FROM information_schema.columns WHERE table_schema = COALESCE(NULLIF($1, ''), current_schema()) AND table_name = $2"
 	case "mysql":
-		cols = append(cols, "INDEX "+index+" ("+exp+")")
+		cols = append(cols, "INDEX "+expIndex+" ("+exp+")")
+		if o.Owner != nil {
+			cols = append(cols, "INDEX "+ownerIndex+" ("+owner+")")
+		}
 		q.createTable = []string{"CREATE TABLE IF NOT EXISTS " + t + " (" + strings.Join(cols, ", ") + ") ENGINE=InnoDB"}
 		q.columns = "SELECT column_name FROM information_schema.columns WHERE table_schema = COALESCE(NULLIF(?, ''), DATABASE()) AND table_name = ?"
 	case "sqlite":
@@ -97,12 +126,21 @@ func buildQueries(d *dialect, o *Options) queries {
 			"CREATE TABLE IF NOT EXISTS " + t + " (" + strings.Join(cols, ", ") + ")",
 			"CREATE INDEX IF NOT EXISTS " + d.ident(o.Schema, o.Table+"_expires_at_idx") + " ON " + d.ident(o.Table) + " (" + exp + ")",
 		}
+		if o.Owner != nil {
+			q.indexes = []string{"CREATE INDEX IF NOT EXISTS " + d.ident(o.Schema, o.Table+"_owner_idx") + " ON " + d.ident(o.Table) + " (" + owner + ")"}
+		}
 		q.columns = "SELECT name FROM pragma_table_info(?2, COALESCE(NULLIF(?1, ''), 'main'))"
 	case "sqlserver":
 		obj := "N'" + t + "'" // t is built from validated identifiers only
+		index := func(name, col string) string {
+			return "IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'" + o.Table + name + "' AND object_id = OBJECT_ID(" + obj + ")) CREATE INDEX " + d.ident(o.Table+name) + " ON " + t + " (" + col + ")"
+		}
 		q.createTable = []string{
 			"IF OBJECT_ID(" + obj + ", N'U') IS NULL CREATE TABLE " + t + " (" + strings.Join(cols, ", ") + ")",
-			"IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'" + o.Table + "_expires_at_idx' AND object_id = OBJECT_ID(" + obj + ")) CREATE INDEX " + index + " ON " + t + " (" + exp + ")",
+			index("_expires_at_idx", exp),
+		}
+		if o.Owner != nil {
+			q.indexes = []string{index("_owner_idx", owner)}
 		}
 		q.columns = "SELECT column_name FROM information_schema.columns WHERE table_schema = COALESCE(NULLIF(@p1, ''), SCHEMA_NAME()) AND table_name = @p2"
 	}
@@ -115,12 +153,7 @@ func buildQueries(d *dialect, o *Options) queries {
 	reset()
 	q.count = fmt.Sprintf("SELECT COUNT(*) FROM %s WHERE %s > %s", t, exp, next())
 	reset()
-	if d.name == "sqlserver" {
-		after, now := next(), next()
-		q.page = fmt.Sprintf("SELECT TOP (%s) %s, %s, %s FROM %s WHERE %s > %s AND %s > %s ORDER BY %s", next(), tok, data, exp, t, tok, after, exp, now, tok)
-	} else {
-		q.page = fmt.Sprintf("SELECT %s, %s, %s FROM %s WHERE %s > %s AND %s > %s ORDER BY %s LIMIT %s", tok, data, exp, t, tok, next(), exp, next(), tok, next())
-	}
+	q.page = limit(d, fmt.Sprintf("SELECT %s, %s, %s FROM %s WHERE %s > %s AND %s > %s ORDER BY %s", tok, data, exp, t, tok, next(), exp, next(), tok), next())
 
 	// Save: one atomic upsert.
 	reset()
@@ -129,6 +162,14 @@ func buildQueries(d *dialect, o *Options) queries {
 	if o.Timestamps {
 		insCols = append(insCols, c(colCreated), c(colUpdated))
 		updCols = append(updCols, c(colUpdated))
+	}
+	if o.Owner != nil {
+		insCols = append(insCols, owner)
+		updCols = append(updCols, owner)
+	}
+	for _, col := range o.Columns {
+		insCols = append(insCols, c(col.Name))
+		updCols = append(updCols, c(col.Name))
 	}
 	vals := make([]string, len(insCols))
 	for i := range vals {
@@ -185,5 +226,33 @@ func buildQueries(d *dialect, o *Options) queries {
 		now := next()
 		q.deleteBatch = fmt.Sprintf("DELETE TOP (%s) FROM %s WHERE %s <= %s", next(), t, exp, now)
 	}
+
+	// Per-owner queries, through the owner index.
+	if o.Owner != nil {
+		sel := []string{tok, exp}
+		if o.Timestamps {
+			sel = append(sel, c(colCreated), c(colUpdated))
+		}
+		for _, col := range o.Columns {
+			sel = append(sel, c(col.Name))
+		}
+		reset()
+		q.listOwner = limit(d, fmt.Sprintf("SELECT %s FROM %s WHERE %s = %s AND %s > %s ORDER BY %s DESC",
+			strings.Join(sel, ", "), t, owner, next(), exp, next(), exp), fmt.Sprint(maxOwnerSessions))
+		reset()
+		q.ownerKeys = fmt.Sprintf("SELECT %s FROM %s WHERE %s = %s", tok, t, owner, next())
+		reset()
+		q.deleteOwner = fmt.Sprintf("DELETE FROM %s WHERE %s = %s", t, owner, next())
+		reset()
+		q.deleteOther = fmt.Sprintf("DELETE FROM %s WHERE %s = %s AND %s <> %s", t, owner, next(), tok, next())
+	}
 	return q
+}
+
+// limit adds a row limit to a SELECT: LIMIT n, or TOP (n) on SQL Server.
+func limit(d *dialect, query, n string) string {
+	if d.name == "sqlserver" {
+		return "SELECT TOP (" + n + ") " + strings.TrimPrefix(query, "SELECT ")
+	}
+	return query + " LIMIT " + n
 }

@@ -37,6 +37,15 @@ func (q queries) dump() string {
 	add("count", q.count)
 	add("clear", q.clear)
 	add("page", q.page)
+	if q.listOwner != "" {
+		add("listOwner", q.listOwner)
+		add("ownerKeys", q.ownerKeys)
+		add("deleteOwner", q.deleteOwner)
+		add("deleteOther", q.deleteOther)
+	}
+	for i, s := range q.indexes {
+		add(fmt.Sprint("indexes[", i, "]"), s)
+	}
 	return b.String()
 }
 
@@ -50,6 +59,10 @@ func TestGoldenSQL(t *testing.T) {
 	}{
 		{"default", Options{}},
 		{"schema-timestamps", Options{Schema: "app", Table: "web_sessions", Timestamps: true}},
+		{"owner-columns", Options{Owner: func([]byte) (string, error) { return "", nil }, Columns: []Column{
+			{Name: "user_agent", Type: "VARCHAR(255)", Value: func([]byte) (any, error) { return nil, nil }},
+			{Name: "tenant_id", Type: "BIGINT", Value: func([]byte) (any, error) { return nil, nil }},
+		}}},
 	}
 	for _, d := range Dialects {
 		for _, c := range configs {

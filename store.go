@@ -103,17 +103,21 @@ func (s *Store) CreateTable(ctx context.Context) error {
 func (s *Store) createTable(ctx context.Context) error {
 	for _, stmt := range s.q.createTable {
 		if _, err := s.b.Exec(ctx, stmt); err != nil {
+			// An existing table that lacks a column fails on its index:
+			// name the column rather than echo the database.
+			if have, cerr := s.columns(ctx); cerr == nil && len(have) > 0 {
+				if _, cerr := s.checkTable(ctx, false); cerr != nil {
+					return cerr
+				}
+			}
 			return fmt.Errorf("sqlsession: create table %s: %w", s.opts.Table, err)
 		}
 	}
-	if len(s.q.addColumn) == 0 {
-		return nil
-	}
-	have, err := s.columns(ctx)
+	have, err := s.checkTable(ctx, false)
 	if err != nil {
 		return err
 	}
-	for _, name := range optionalColumns(&s.opts) {
+	for _, name := range s.q.optional {
 		if have[name] {
 			continue
 		}
@@ -121,7 +125,46 @@ func (s *Store) createTable(ctx context.Context) error {
 			return fmt.Errorf("sqlsession: add column %s to %s: %w", name, s.opts.Table, err)
 		}
 	}
+	for _, stmt := range s.q.indexes {
+		if _, err := s.b.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("sqlsession: create index on %s: %w", s.opts.Table, err)
+		}
+	}
 	return nil
+}
+
+// CheckTable reports whether the table has every column this Store needs,
+// returning an error wrapping [ErrMissingColumn] that names the first one
+// missing. [Store.CreateTable] checks the same after creating what it can;
+// call CheckTable instead at start-up for a table you manage yourself.
+func (s *Store) CheckTable(ctx context.Context) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	_, err := s.checkTable(ctx, true)
+	return err
+}
+
+// checkTable returns the table's columns after checking that the required
+// ones, and with all set the optional ones, exist.
+func (s *Store) checkTable(ctx context.Context, all bool) (map[string]bool, error) {
+	have, err := s.columns(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(have) == 0 {
+		return nil, fmt.Errorf("%w: table %s does not exist", ErrMissingColumn, s.opts.Table)
+	}
+	want := requiredColumns
+	if all {
+		want = append(want[:len(want):len(want)], s.q.optional...)
+	}
+	for _, name := range want {
+		if !have[name] {
+			return nil, fmt.Errorf("%w: table %s has no column %q", ErrMissingColumn, s.opts.Table, name)
+		}
+	}
+	return have, nil
 }
 
 // columns returns the set of the table's column names, in lower case.
@@ -230,17 +273,50 @@ func (s *Store) Save(ctx context.Context, token string, data []byte, expiry time
 	if expiry.IsZero() {
 		expiry = now.Add(s.opts.DefaultLifetime)
 	}
-	var err error
-	if s.opts.Timestamps {
-		ms := now.UnixMilli()
-		_, err = s.b.Exec(ctx, s.q.save, key, data, expiry.UnixMilli(), ms, ms)
-	} else {
-		_, err = s.b.Exec(ctx, s.q.save, key, data, expiry.UnixMilli())
-	}
+	args, err := s.saveArgs(key, data, expiry, now)
 	if err != nil {
+		return err
+	}
+	if _, err := s.b.Exec(ctx, s.q.save, args...); err != nil {
 		return fmt.Errorf("sqlsession: save: %w", err)
 	}
 	return nil
+}
+
+// saveArgs returns the arguments of the save statement, running the owner
+// and column hooks on the data.
+func (s *Store) saveArgs(key string, data []byte, expiry, now time.Time) ([]any, error) {
+	if !s.opts.Timestamps && s.opts.Owner == nil && len(s.opts.Columns) == 0 {
+		return []any{key, data, expiry.UnixMilli()}, nil
+	}
+	args := make([]any, 0, 6+len(s.opts.Columns))
+	args = append(args, key, data, expiry.UnixMilli())
+	if s.opts.Timestamps {
+		ms := now.UnixMilli()
+		args = append(args, ms, ms)
+	}
+	if s.opts.Owner != nil {
+		owner, err := s.opts.Owner(data)
+		if err != nil {
+			return nil, fmt.Errorf("sqlsession: save: Owner hook: %w", err)
+		}
+		if len(owner) > maxOwnerLen {
+			return nil, fmt.Errorf("sqlsession: save: owner of %d bytes, limit %d", len(owner), maxOwnerLen)
+		}
+		if owner == "" {
+			args = append(args, nil)
+		} else {
+			args = append(args, owner)
+		}
+	}
+	for _, c := range s.opts.Columns {
+		v, err := c.Value(data)
+		if err != nil {
+			return nil, fmt.Errorf("sqlsession: save: column %s: %w", c.Name, err)
+		}
+		args = append(args, v)
+	}
+	return args, nil
 }
 
 // Touch moves the expiry of the live session with the given token. It never

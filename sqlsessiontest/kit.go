@@ -110,6 +110,12 @@ var checks = []struct {
 	{"IdleTimeout", testIdleTimeout},
 	{"CleanupInterval", testCleanupInterval},
 	{"CleanupEvery", testCleanupEvery},
+	{"OwnerRoundTrip", testOwnerRoundTrip},
+	{"OwnerEverySave", testOwnerEverySave},
+	{"OwnerListExcludesExpired", testOwnerListExcludesExpired},
+	{"OwnerRevoke", testOwnerRevoke},
+	{"OwnerNeedsOption", testOwnerNeedsOption},
+	{"OwnerMigration", testOwnerMigration},
 }
 
 func randomBytes(n int) []byte {

@@ -1,0 +1,90 @@
+package dbtest
+
+import (
+	"database/sql"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sqlsession/sqlsession"
+	"github.com/sqlsession/sqlsession/internal/testenv"
+)
+
+// blobType is each dialect's type for session data in hand-made tables.
+func blobType(d sqlsession.Dialect) string {
+	switch d {
+	case sqlsession.Postgres:
+		return "BYTEA"
+	case sqlsession.MySQL:
+		return "LONGBLOB"
+	}
+	return "BLOB"
+}
+
+// TestCustomTable uses tables made by hand, as a user with their own model
+// would: one with extra columns of the user's works; one lacking a required
+// column is refused with the column's name.
+func TestCustomTable(t *testing.T) {
+	Each(t, Servers, func(t *testing.T, tg Target, db *sql.DB, schema string) {
+		tests := []struct {
+			name    string
+			columns string
+			missing string
+		}{
+			{"extra user columns", "token VARCHAR(255) NOT NULL PRIMARY KEY, data " + blobType(tg.Dialect) + " NOT NULL, expires_at BIGINT NOT NULL, tenant VARCHAR(50) DEFAULT 'acme', note TEXT", ""},
+			{"no data column", "token VARCHAR(255) NOT NULL PRIMARY KEY, expires_at BIGINT NOT NULL", "data"},
+			{"no expiry column", "token VARCHAR(255) NOT NULL PRIMARY KEY, data " + blobType(tg.Dialect) + " NOT NULL", "expires_at"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				table := testenv.Name("custom")
+				qt := QuotedTable(tg.Dialect, schema, table)
+				if _, err := db.Exec("CREATE TABLE " + qt + " (" + tt.columns + ")"); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { db.Exec("DROP TABLE " + qt) })
+				s, err := sqlsession.New(db, tg.Dialect, sqlsession.Options{Table: table, Schema: schema})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close()
+				ctx := t.Context()
+				for name, check := range map[string]func() error{
+					"CheckTable":  func() error { return s.CheckTable(ctx) },
+					"CreateTable": func() error { return s.CreateTable(ctx) },
+				} {
+					err := check()
+					if tt.missing == "" && err != nil {
+						t.Fatalf("%s() = %v, want nil", name, err)
+					}
+					if tt.missing != "" && (!errors.Is(err, sqlsession.ErrMissingColumn) || !strings.Contains(err.Error(), `"`+tt.missing+`"`)) {
+						t.Fatalf("%s() = %v, want ErrMissingColumn naming %q", name, err, tt.missing)
+					}
+				}
+				if tt.missing != "" {
+					return
+				}
+				tok := sqlsession.NewToken()
+				if err := s.Save(ctx, tok, []byte("in a custom table"), time.Now().Add(time.Hour)); err != nil {
+					t.Fatal(err)
+				}
+				var tenant string
+				if err := db.QueryRow("SELECT tenant FROM " + qt).Scan(&tenant); err != nil || tenant != "acme" {
+					t.Fatalf("user column tenant = %q, %v, want its default kept", tenant, err)
+				}
+				if data, found, err := s.Find(ctx, tok); err != nil || !found || string(data) != "in a custom table" {
+					t.Fatalf("Find() = %q, %v, %v", data, found, err)
+				}
+			})
+		}
+	})
+	t.Run("missing table", func(t *testing.T) {
+		db, _ := sqlite.Open(t)
+		s, _ := sqlsession.New(db, sqlsession.SQLite, sqlsession.Options{Table: "nope"})
+		defer s.Close()
+		if err := s.CheckTable(t.Context()); !errors.Is(err, sqlsession.ErrMissingColumn) {
+			t.Fatalf("CheckTable() on a missing table = %v, want ErrMissingColumn", err)
+		}
+	})
+}

@@ -1,0 +1,187 @@
+package sqlsession
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
+	"time"
+)
+
+// maxOwnerLen is the longest owner Save accepts, in bytes: the owner column
+// is 255 characters wide on MySQL and SQL Server.
+const maxOwnerLen = 255
+
+// Info describes one live session of an owner, as a "your devices" page
+// shows it. It holds no token: ID names the session publicly.
+type Info struct {
+	// ID is a stable public identifier of the session, derived one way from
+	// its stored key. It cannot be turned back into the token, and
+	// [Store.DeleteByID] accepts it. [Store.SessionID] gives the ID of a token.
+	ID string
+	// Created and Updated are the times of the first and the latest Save (or
+	// Touch); zero unless [Options.Timestamps] is set.
+	Created, Updated time.Time
+	// Expiry is when the session ends.
+	Expiry time.Time
+	// Columns holds the values of [Options.Columns] by name, as the driver
+	// returns them except that []byte becomes string; nil for NULL.
+	Columns map[string]any
+}
+
+// SessionID returns the public [Info.ID] of the session with the given token,
+// so that a "your devices" page can mark the current one. It is "" for a
+// token that [ValidToken] rejects.
+func (s *Store) SessionID(token string) string {
+	key, ok := s.key(token)
+	if !ok {
+		return ""
+	}
+	return publicID(key)
+}
+
+func publicID(key string) string {
+	sum := sha256.Sum256([]byte("sqlsession session id\x00" + key))
+	return b64.EncodeToString(sum[:16])
+}
+
+// ListByOwner returns the live sessions of owner, latest expiry first, at
+// most 1000. It needs [Options.Owner].
+func (s *Store) ListByOwner(ctx context.Context, owner string) ([]Info, error) {
+	if err := s.ownerOp(); err != nil {
+		return nil, err
+	}
+	if owner == "" {
+		return nil, nil
+	}
+	rows, err := s.b.Query(ctx, s.q.listOwner, owner, s.now().UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("sqlsession: list by owner: %w", err)
+	}
+	defer rows.Close()
+	var out []Info
+	for rows.Next() {
+		var key string
+		var exp, created, updated int64
+		dest := []any{&key, &exp}
+		if s.opts.Timestamps {
+			dest = append(dest, &created, &updated)
+		}
+		extras := make([]any, len(s.q.extraNames))
+		for i := range extras {
+			dest = append(dest, &extras[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("sqlsession: list by owner: %w", err)
+		}
+		info := Info{ID: publicID(key), Expiry: time.UnixMilli(exp)}
+		if created != 0 {
+			info.Created = time.UnixMilli(created)
+		}
+		if updated != 0 {
+			info.Updated = time.UnixMilli(updated)
+		}
+		if len(extras) > 0 {
+			info.Columns = make(map[string]any, len(extras))
+			for i, v := range extras {
+				if b, ok := v.([]byte); ok {
+					v = string(b)
+				}
+				info.Columns[s.q.extraNames[i]] = v
+			}
+		}
+		out = append(out, info)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlsession: list by owner: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteByOwner deletes every session of owner ("log out everywhere") and
+// returns how many it deleted. It needs [Options.Owner].
+func (s *Store) DeleteByOwner(ctx context.Context, owner string) (int64, error) {
+	if err := s.ownerOp(); err != nil {
+		return 0, err
+	}
+	if owner == "" {
+		return 0, nil
+	}
+	n, err := s.b.Exec(ctx, s.q.deleteOwner, owner)
+	if err != nil {
+		return n, fmt.Errorf("sqlsession: delete by owner: %w", err)
+	}
+	return n, nil
+}
+
+// DeleteOthers deletes every session of owner except the one with token
+// keep ("log out other devices") and returns how many it deleted. It needs
+// [Options.Owner].
+func (s *Store) DeleteOthers(ctx context.Context, owner, keep string) (int64, error) {
+	if err := s.ownerOp(); err != nil {
+		return 0, err
+	}
+	if owner == "" {
+		return 0, nil
+	}
+	key, ok := s.key(keep)
+	if !ok {
+		return s.DeleteByOwner(ctx, owner)
+	}
+	n, err := s.b.Exec(ctx, s.q.deleteOther, owner, key)
+	if err != nil {
+		return n, fmt.Errorf("sqlsession: delete others: %w", err)
+	}
+	return n, nil
+}
+
+// DeleteByID deletes the session of owner whose [Info.ID] is id ("log out
+// this device") and reports whether there was one. Sessions of other owners
+// are never touched, so a page may pass an ID straight from a form as long as
+// owner is the signed-in user. It needs [Options.Owner].
+func (s *Store) DeleteByID(ctx context.Context, owner, id string) (bool, error) {
+	if err := s.ownerOp(); err != nil {
+		return false, err
+	}
+	if owner == "" || id == "" {
+		return false, nil
+	}
+	rows, err := s.b.Query(ctx, s.q.ownerKeys, owner)
+	if err != nil {
+		return false, fmt.Errorf("sqlsession: delete by id: %w", err)
+	}
+	var match string
+	for rows.Next() {
+		var key string
+		if err := rows.Scan(&key); err != nil {
+			rows.Close()
+			return false, fmt.Errorf("sqlsession: delete by id: %w", err)
+		}
+		if subtle.ConstantTimeCompare([]byte(publicID(key)), []byte(id)) == 1 {
+			match = key
+		}
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return false, fmt.Errorf("sqlsession: delete by id: %w", err)
+	}
+	if match == "" {
+		return false, nil
+	}
+	n, err := s.b.Exec(ctx, s.q.delete, match)
+	if err != nil {
+		return false, fmt.Errorf("sqlsession: delete by id: %w", err)
+	}
+	return n > 0, nil
+}
+
+func (s *Store) ownerOp() error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if s.opts.Owner == nil {
+		return ErrNoOwner
+	}
+	return nil
+}
