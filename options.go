@@ -68,6 +68,16 @@ type Options struct {
 	// fits every dialect's default packet and column limits.
 	MaxDataSize int
 
+	// Keys turns on encryption at rest: session data is sealed with
+	// AES-256-GCM under Keys[0] and bound to its row, so a copy of the table
+	// reveals nothing and data moved to another row does not open. Every key
+	// opens; a row is sealed again under Keys[0] when next saved. Each key is
+	// 32 bytes ([NewKey]). To rotate across many instances, first deploy the
+	// new key last in the list everywhere, then move it first. Turning
+	// encryption on makes existing sessions unreadable (users sign in again).
+	// Default nil: data is stored as given.
+	Keys [][]byte
+
 	// Owner derives a session's owner, such as a user id, from its data on
 	// every Save. It turns on the owner column (indexed) and
 	// [Store.ListByOwner], [Store.DeleteByOwner], [Store.DeleteOthers] and

@@ -27,6 +27,7 @@ type Store struct {
 	opts Options
 	q    queries
 	now  func() time.Time
+	enc  *crypter // nil without Options.Keys
 
 	handleKey [32]byte
 
@@ -66,6 +67,11 @@ func NewWithBackend(b Backend, dialect Dialect, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{b: b, d: dialect, opts: opts, q: buildQueries(dialect.d, &opts), now: time.Now}
+	if len(opts.Keys) > 0 {
+		if s.enc, err = newCrypter(opts.Keys); err != nil {
+			return nil, err
+		}
+	}
 	rand.Read(s.handleKey[:])
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if opts.CleanupInterval > 0 {
@@ -216,14 +222,14 @@ func (s *Store) Find(ctx context.Context, token string) (data []byte, found bool
 		return s.findSliding(ctx, key, now)
 	}
 	err = s.b.QueryRow(ctx, s.q.find, key, now.UnixMilli()).Scan(&data)
-	return s.found(data, err)
+	return s.found(ctx, key, data, err)
 }
 
 func (s *Store) findSliding(ctx context.Context, key string, now time.Time) ([]byte, bool, error) {
 	var data []byte
 	var exp int64
 	err := s.b.QueryRow(ctx, s.q.findExpiry, key, now.UnixMilli()).Scan(&data, &exp)
-	data, found, err := s.found(data, err)
+	data, found, err := s.found(ctx, key, data, err)
 	if !found || err != nil {
 		return data, found, err
 	}
@@ -237,17 +243,42 @@ func (s *Store) findSliding(ctx context.Context, key string, now time.Time) ([]b
 	return data, true, nil
 }
 
-func (s *Store) found(data []byte, err error) ([]byte, bool, error) {
+// found turns a lookup's result into Find's, opening encrypted data. Data
+// that cannot be authentic is a miss: the row is deleted and the event
+// logged, so one bad row never locks a user out.
+func (s *Store) found(ctx context.Context, key string, data []byte, err error) ([]byte, bool, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("sqlsession: find: %w", err)
 	}
+	if s.enc != nil {
+		plain, oerr := s.enc.open(key, data)
+		if oerr != nil {
+			s.unreadable(ctx, key, oerr)
+			return nil, false, nil
+		}
+		data = plain
+	}
 	if data == nil {
 		data = []byte{}
 	}
 	return data, true, nil
+}
+
+// unreadable reports a row whose data does not open, deleting it when it is
+// corrupt. A row sealed with a key this Store lacks is left alone: another
+// instance may already hold the new key of a rotation.
+func (s *Store) unreadable(ctx context.Context, key string, err error) {
+	log := s.opts.logger()
+	id := publicID(key)
+	if !errors.Is(err, errCorrupt) {
+		log.WarnContext(ctx, "sqlsession: session sealed with a key this store lacks; treated as missing", "table", s.opts.Table, "session", id)
+		return
+	}
+	_, derr := s.b.Exec(ctx, s.q.delete, key)
+	log.WarnContext(ctx, "sqlsession: corrupt session data; row deleted", "table", s.opts.Table, "session", id, "delete_error", derr)
 }
 
 // Save stores data under token until expiry, replacing any session with that
@@ -274,6 +305,9 @@ func (s *Store) Save(ctx context.Context, token string, data []byte, expiry time
 		expiry = now.Add(s.opts.DefaultLifetime)
 	}
 	args, err := s.saveArgs(key, data, expiry, now)
+	if err == nil && s.enc != nil {
+		args[1] = s.enc.seal(key, data) // the hooks above saw the plain data
+	}
 	if err != nil {
 		return err
 	}
@@ -458,6 +492,14 @@ func (s *Store) All(ctx context.Context) iter.Seq2[Entry, error] {
 			}
 			for _, e := range page {
 				after = e.Key
+				if s.enc != nil {
+					plain, err := s.enc.open(e.Key, e.Data)
+					if err != nil {
+						s.unreadable(ctx, e.Key, err)
+						continue
+					}
+					e.Data = plain
+				}
 				e.Key = s.publicKey(e.Key)
 				if !yield(e, nil) {
 					return

@@ -116,6 +116,10 @@ var checks = []struct {
 	{"OwnerRevoke", testOwnerRevoke},
 	{"OwnerNeedsOption", testOwnerNeedsOption},
 	{"OwnerMigration", testOwnerMigration},
+	{"EncryptionHidesData", testEncryptionHidesData},
+	{"EncryptionRowSwap", testEncryptionRowSwap},
+	{"EncryptionKeyRotation", testEncryptionKeyRotation},
+	{"CorruptRows", testCorruptRows},
 }
 
 func randomBytes(n int) []byte {
