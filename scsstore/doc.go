@@ -48,6 +48,11 @@
 // # Owners
 //
 // [Value] and [ValueWith] read one value out of scs's encoded session data,
-// such as the user ID that a login handler put there, for the features of
-// sqlsession that need to know a session's owner.
+// such as the user ID that a login handler put there. As
+// [sqlsession.Options.Owner] they give every session its owner, for "log out
+// everywhere" with [sqlsession.Store.DeleteByOwner]:
+//
+//	store, err := sqlsession.New(db, sqlsession.Postgres, sqlsession.Options{
+//		Owner: scsstore.Value("userID"), // sm.Put(ctx, "userID", id) at login
+//	})
 package scsstore

@@ -10,8 +10,7 @@ import (
 // Value returns a function that reads the value stored under key from
 // session data encoded by scs's default codec, [scs.GobCodec], as a string:
 // for example the user ID that a login handler stored with
-// sm.Put(ctx, "userID", id). It suits sqlsession features that need to know
-// who owns a session.
+// sm.Put(ctx, "userID", id). It is made to be [sqlsession.Options.Owner].
 //
 // The function returns a string value as it is, and formats a value of a
 // boolean or numeric kind, or one that implements [fmt.Stringer], with

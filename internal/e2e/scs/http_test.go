@@ -21,6 +21,7 @@ import (
 
 	"github.com/sqlsession/sqlsession"
 	"github.com/sqlsession/sqlsession/internal/dbtest"
+	"github.com/sqlsession/sqlsession/scsstore"
 )
 
 // app is a small web application on a real scs.SessionManager whose store is
@@ -199,8 +200,13 @@ func (c *client) setToken(v string) {
 
 // eachApp runs fn for every test database with a fresh table.
 func eachApp(t *testing.T, router string, fn func(t *testing.T, a *app)) {
+	eachAppWith(t, router, sqlsession.Options{}, fn)
+}
+
+// eachAppWith is eachApp with a Store made with opts.
+func eachAppWith(t *testing.T, router string, opts sqlsession.Options, fn func(t *testing.T, a *app)) {
 	dbtest.Each(t, dbtest.Servers, func(t *testing.T, tg dbtest.Target, db *sql.DB, schema string) {
-		e := newEnv(t, tg, db, schema, sqlsession.Options{})
+		e := newEnv(t, tg, db, schema, opts)
 		fn(t, newApp(t, e, router))
 	})
 }
@@ -437,6 +443,51 @@ func TestIterate(t *testing.T) {
 			if got := users[u].get("user"); got != want {
 				t.Errorf("%s: GET /get?k=user after Iterate = %q, want %q", u, got, want)
 			}
+		}
+	})
+}
+
+// TestOwner derives each session's owner from scs's data with
+// scsstore.Value and logs one user out of other devices, then everywhere.
+func TestOwner(t *testing.T) {
+	opts := sqlsession.Options{Owner: scsstore.Value("user")}
+	eachAppWith(t, "net-http", opts, func(t *testing.T, a *app) {
+		ctx := testCtx(t)
+		laptop, phone, bob, anon := a.client(), a.client(), a.client(), a.client()
+		laptop.do("POST", "/login", "user", "alice")
+		phone.do("POST", "/login", "user", "alice")
+		bob.do("POST", "/login", "user", "bob")
+		anon.do("POST", "/put", "k", "color", "v", "blue")
+
+		for owner, want := range map[string]int{"alice": 2, "bob": 1, "": 0, "carol": 0} {
+			if got, err := a.s.ListByOwner(ctx, owner); len(got) != want || err != nil {
+				t.Errorf("ListByOwner(%q) = %d sessions, %v, want %d, nil", owner, len(got), err, want)
+			}
+		}
+
+		if n, err := a.s.DeleteOthers(ctx, "alice", laptop.token()); n != 1 || err != nil {
+			t.Errorf("DeleteOthers(alice, laptop) = %d, %v, want 1, nil", n, err)
+		}
+		for name, tt := range map[string]struct {
+			c    *client
+			want string
+		}{"laptop": {laptop, "alice"}, "phone": {phone, ""}, "bob": {bob, "bob"}} {
+			if got := tt.c.get("user"); got != tt.want {
+				t.Errorf("%s: GET /get?k=user after DeleteOthers = %q, want %q", name, got, tt.want)
+			}
+		}
+
+		if n, err := a.s.DeleteByOwner(ctx, "alice"); n != 1 || err != nil {
+			t.Errorf("DeleteByOwner(alice) = %d, %v, want 1, nil", n, err)
+		}
+		if got := laptop.get("user"); got != "" {
+			t.Errorf("laptop: GET /get?k=user after DeleteByOwner = %q, want %q", got, "")
+		}
+		if got := bob.get("user"); got != "bob" {
+			t.Errorf("bob: GET /get?k=user after DeleteByOwner(alice) = %q, want %q", got, "bob")
+		}
+		if got := anon.get("color"); got != "blue" {
+			t.Errorf("anonymous: GET /get?k=color after DeleteByOwner(alice) = %q, want %q", got, "blue")
 		}
 	})
 }
