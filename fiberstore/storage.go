@@ -1,0 +1,158 @@
+package fiberstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gofiber/fiber/v3"
+
+	"github.com/sqlsession/sqlsession"
+)
+
+var _ fiber.Storage = (*Storage)(nil)
+
+// noExpiry is the expiry a value stored with exp 0 gets: the last second of
+// year 9999, far beyond any session, and still a small number of Unix
+// milliseconds for every dialect's BIGINT or INTEGER column.
+var noExpiry = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+
+// Storage is a [fiber.Storage] keeping its values in a [sqlsession.Store].
+// Keys are the Store's tokens (hashed before they reach the table, unless
+// the Store has [sqlsession.Options.PlainTokens]) and values are its session
+// data.
+//
+// Create one with [New]. A Storage is safe for concurrent use by multiple
+// goroutines, as its Store is. The zero Storage has no Store: its methods
+// return an error wrapping [sqlsession.ErrInvalidOptions].
+type Storage struct {
+	store *sqlsession.Store
+}
+
+// New returns a Storage on s. It does no I/O: create the table once with
+// [sqlsession.Store.CreateTable]. The Storage's [Storage.Close] closes s.
+func New(s *sqlsession.Store) *Storage {
+	return &Storage{store: s}
+}
+
+// errNoStore is returned by every method of a Storage without a Store.
+var errNoStore = fmt.Errorf("fiberstore: Storage has no *sqlsession.Store (use fiberstore.New): %w", sqlsession.ErrInvalidOptions)
+
+// GetWithContext returns the value stored under key, or nil and a nil error
+// when there is none: the key is unknown, deleted, expired, or not a valid
+// token at all (see [sqlsession.ValidToken]), as a tampered cookie may be.
+// The error reports database failures only. Each call returns a new slice,
+// which the caller may keep and modify.
+func (s *Storage) GetWithContext(ctx context.Context, key string) ([]byte, error) {
+	if s.store == nil {
+		return nil, errNoStore
+	}
+	data, found, err := s.store.Find(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("fiberstore: get: %w", err)
+	}
+	if !found {
+		return nil, nil
+	}
+	return data, nil
+}
+
+// Get is [Storage.GetWithContext] with [context.Background].
+func (s *Storage) Get(key string) ([]byte, error) {
+	return s.GetWithContext(context.Background(), key)
+}
+
+// SetWithContext stores val under key for exp, replacing any value the key
+// had.
+//
+// As in fiber's own storages, an empty key or an empty val stores nothing
+// and returns nil, and an exp of 0 means no expiry: the value stays until it
+// is deleted or the table is reset (its stored expiry is the end of year
+// 9999). This keeps fiber's contract rather than sqlsession's, which would
+// give a zero expiry [sqlsession.Options.DefaultLifetime]: fiber's session
+// middleware always passes its idle timeout, never 0, so the fallback could
+// never help sessions, and the callers that do pass 0 (application code,
+// other middleware sharing the Storage) rely on fiber's meaning. A negative
+// exp stores a value that has already expired.
+//
+// A key that [sqlsession.ValidToken] rejects (longer than
+// [sqlsession.MaxTokenLength] bytes, or holding a space, a control
+// character or a byte outside ASCII) is not stored: the error wraps
+// [sqlsession.ErrInvalidToken]. Session ids of fiber's session middleware,
+// UUIDs and IP addresses are all valid keys. A val over
+// [sqlsession.Options.MaxDataSize] gets an error wrapping
+// [sqlsession.ErrTooLarge].
+func (s *Storage) SetWithContext(ctx context.Context, key string, val []byte, exp time.Duration) error {
+	if s.store == nil {
+		return errNoStore
+	}
+	if key == "" || len(val) == 0 {
+		return nil
+	}
+	if !sqlsession.ValidToken(key) {
+		return fmt.Errorf("fiberstore: set: key of %d bytes is not 1 to %d bytes of printable ASCII without spaces: %w",
+			len(key), sqlsession.MaxTokenLength, sqlsession.ErrInvalidToken)
+	}
+	expiry := noExpiry
+	if exp != 0 {
+		expiry = time.Now().Add(exp)
+	}
+	if err := s.store.Save(ctx, key, val, expiry); err != nil {
+		return fmt.Errorf("fiberstore: set: %w", err)
+	}
+	return nil
+}
+
+// Set is [Storage.SetWithContext] with [context.Background].
+func (s *Storage) Set(key string, val []byte, exp time.Duration) error {
+	return s.SetWithContext(context.Background(), key, val, exp)
+}
+
+// DeleteWithContext removes the value stored under key. Deleting a key that
+// holds nothing, or that is not a valid token, is not an error.
+func (s *Storage) DeleteWithContext(ctx context.Context, key string) error {
+	if s.store == nil {
+		return errNoStore
+	}
+	if err := s.store.Delete(ctx, key); err != nil {
+		return fmt.Errorf("fiberstore: delete: %w", err)
+	}
+	return nil
+}
+
+// Delete is [Storage.DeleteWithContext] with [context.Background].
+func (s *Storage) Delete(key string) error {
+	return s.DeleteWithContext(context.Background(), key)
+}
+
+// ResetWithContext deletes every value: it empties the Store's table (see
+// [sqlsession.Store.Clear]). Give the Storage a table of its own if the
+// table also holds sessions of other frontends.
+func (s *Storage) ResetWithContext(ctx context.Context) error {
+	if s.store == nil {
+		return errNoStore
+	}
+	if err := s.store.Clear(ctx); err != nil {
+		return fmt.Errorf("fiberstore: reset: %w", err)
+	}
+	return nil
+}
+
+// Reset is [Storage.ResetWithContext] with [context.Background].
+func (s *Storage) Reset() error {
+	return s.ResetWithContext(context.Background())
+}
+
+// Close closes the Store (see [sqlsession.Store.Close]), which stops its
+// background cleanup. It never closes the *sql.DB or pool behind the Store,
+// which stays the caller's. Close is idempotent; afterwards the other methods
+// return errors wrapping [sqlsession.ErrClosed].
+func (s *Storage) Close() error {
+	if s.store == nil {
+		return errNoStore
+	}
+	if err := s.store.Close(); err != nil {
+		return fmt.Errorf("fiberstore: close: %w", err)
+	}
+	return nil
+}
