@@ -27,6 +27,15 @@ type Backend interface {
 	Query(ctx context.Context, query string, args ...any) (Rows, error)
 }
 
+// Pinner is implemented by a [Backend] that can run several statements on
+// one connection of its pool. Background cleanup uses it to hold a named lock
+// (a PostgreSQL advisory lock, MySQL GET_LOCK, a SQL Server applock) so that
+// instances sharing a database sweep one at a time. release returns the
+// connection to the pool. The database/sql backend of [New] implements it.
+type Pinner interface {
+	Pin(ctx context.Context) (b Backend, release func(), err error)
+}
+
 // Row is one result row of [Backend.QueryRow]. [*sql.Row] implements it.
 type Row interface {
 	Scan(dest ...any) error
@@ -52,6 +61,20 @@ type SQLConn interface {
 func SQLBackend(c SQLConn) Backend { return sqlBackend{c} }
 
 type sqlBackend struct{ c SQLConn }
+
+// Pin implements [Pinner] when the backend wraps a [*sql.DB].
+func (b sqlBackend) Pin(ctx context.Context) (Backend, func(), error) {
+	db, ok := b.c.(*sql.DB)
+	if !ok {
+		// A *sql.Conn or *sql.Tx is one connection already.
+		return b, func() {}, nil
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sqlBackend{conn}, func() { conn.Close() }, nil
+}
 
 func (b sqlBackend) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	res, err := b.c.ExecContext(ctx, query, args...)

@@ -1,6 +1,7 @@
 package sqlsession
 
 import (
+	"context"
 	"errors"
 	"math/rand/v2"
 	"time"
@@ -38,36 +39,43 @@ func (s *Store) tick() {
 	if n <= 0 || s.ops.Add(1)%uint64(n) != 0 {
 		return
 	}
-	if !s.sweeping.CompareAndSwap(false, true) {
-		return
-	}
 	s.mu.Lock()
 	if s.closed.Load() {
 		s.mu.Unlock()
-		s.sweeping.Store(false)
 		return
 	}
 	s.wg.Add(1)
 	s.mu.Unlock()
 	go func() {
 		defer s.wg.Done()
-		defer s.sweeping.Store(false)
-		s.deleteExpiredLogged()
+		s.sweep()
 	}()
 }
 
-// sweep runs one background cleanup unless one is already running.
+// sweep runs one background cleanup, bounded by Options.CleanupTimeout,
+// unless one is running in this Store or, where the dialect has named locks,
+// in another instance on the same table.
 func (s *Store) sweep() {
 	if !s.sweeping.CompareAndSwap(false, true) {
 		return
 	}
 	defer s.sweeping.Store(false)
-	s.deleteExpiredLogged()
-}
-
-func (s *Store) deleteExpiredLogged() {
-	n, err := s.DeleteExpired(s.ctx)
+	ctx, cancel := context.WithTimeout(s.ctx, s.opts.CleanupTimeout)
+	defer cancel()
 	log := s.opts.logger()
+	release, ok, err := s.lockSweep(ctx)
+	switch {
+	case err != nil && s.ctx.Err() == nil:
+		log.Error("sqlsession: background cleanup could not take its lock", "table", s.opts.Table, "err", err)
+		return
+	case err != nil:
+		return
+	case !ok:
+		log.Debug("sqlsession: another instance is sweeping; skipped", "table", s.opts.Table)
+		return
+	}
+	defer release()
+	n, err := s.DeleteExpired(ctx)
 	switch {
 	case err != nil && (s.ctx.Err() != nil || errors.Is(err, ErrClosed)):
 		// Cancelled by Close: not worth a log line.
@@ -76,4 +84,37 @@ func (s *Store) deleteExpiredLogged() {
 	case n > 0:
 		log.Debug("sqlsession: deleted expired sessions", "table", s.opts.Table, "deleted", n)
 	}
+}
+
+// lockSweep takes the table's sweep lock on a pinned connection. Without
+// named locks (SQLite, where writers queue anyway) or a [Pinner] backend it
+// succeeds at once.
+func (s *Store) lockSweep(ctx context.Context) (release func(), ok bool, err error) {
+	p, isPinner := s.b.(Pinner)
+	if s.q.lock == "" || !isPinner {
+		return func() {}, true, nil
+	}
+	conn, unpin, err := p.Pin(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	var got int64
+	if err := conn.QueryRow(ctx, s.q.lock, s.q.lockName).Scan(&got); err != nil {
+		unpin()
+		return nil, false, err
+	}
+	if got != 1 {
+		unpin()
+		return nil, false, nil
+	}
+	return func() {
+		// The sweep's ctx may be done: unlock on a fresh one.
+		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var ignored any
+		if err := conn.QueryRow(uctx, s.q.unlock, s.q.lockName).Scan(&ignored); err != nil {
+			s.opts.logger().Error("sqlsession: releasing the sweep lock failed", "table", s.opts.Table, "err", err)
+		}
+		unpin()
+	}, true, nil
 }

@@ -91,6 +91,27 @@ type Options struct {
 	// an existing table. Default none.
 	Columns []Column
 
+	// Replica, when set, serves Find: a read replica or a standby. A miss or
+	// an error there falls back to the primary, so a session written a moment
+	// ago and not yet replayed on the replica is still found (read your
+	// writes). Everything else uses the primary. Default nil.
+	Replica Backend
+
+	// Retries bounds how often a write (Save, Touch, Delete, cleanup) is
+	// retried after a transient conflict such as a deadlock or a Galera
+	// certification failure, with a short, growing, jittered wait. The
+	// error after the last try says how many were made. Default 3; -1: none.
+	Retries int
+
+	// Retryable decides which errors are retried. Default [Retryable].
+	Retryable func(error) bool
+
+	// CleanupTimeout bounds one background sweep. Instances sharing a
+	// database sweep one at a time where the dialect has named locks
+	// (PostgreSQL advisory locks, MySQL GET_LOCK, SQL Server applocks).
+	// Default 1 minute.
+	CleanupTimeout time.Duration
+
 	// Logger receives the errors of background cleanup, which have no caller
 	// to return them to. Default nil: [slog.Default] at the time of logging.
 	Logger *slog.Logger
@@ -132,6 +153,18 @@ func (o Options) withDefaults() (Options, error) {
 	if o.CleanupBatchSize == 0 {
 		o.CleanupBatchSize = DefaultCleanupBatchSize
 	}
+	switch {
+	case o.Retries == 0:
+		o.Retries = DefaultRetries
+	case o.Retries == -1:
+		o.Retries = 0
+	}
+	if o.Retryable == nil {
+		o.Retryable = Retryable
+	}
+	if o.CleanupTimeout == 0 {
+		o.CleanupTimeout = time.Minute
+	}
 	seen := map[string]bool{colToken: true, colData: true, colExpires: true, colCreated: true, colUpdated: true, colOwner: true}
 	for _, c := range o.Columns {
 		if err := checkIdent("column", c.Name); err != nil {
@@ -158,6 +191,8 @@ func (o Options) withDefaults() (Options, error) {
 		{"CleanupEvery", o.CleanupEvery < 0},
 		{"CleanupBatchSize", o.CleanupBatchSize < 0},
 		{"MaxDataSize", o.MaxDataSize < 0},
+		{"Retries", o.Retries < 0},
+		{"CleanupTimeout", o.CleanupTimeout < 0},
 	} {
 		if f.bad {
 			return o, fmt.Errorf("%w: %s must not be negative", ErrInvalidOptions, f.name)

@@ -107,7 +107,11 @@ func (s *Store) DeleteByOwner(ctx context.Context, owner string) (int64, error) 
 	if owner == "" {
 		return 0, nil
 	}
-	n, err := s.b.Exec(ctx, s.q.deleteOwner, owner)
+	var n int64
+	err := s.retry(ctx, func() (err error) {
+		n, err = s.b.Exec(ctx, s.q.deleteOwner, owner)
+		return err
+	})
 	if err != nil {
 		return n, fmt.Errorf("sqlsession: delete by owner: %w", err)
 	}
@@ -128,7 +132,11 @@ func (s *Store) DeleteOthers(ctx context.Context, owner, keep string) (int64, er
 	if !ok {
 		return s.DeleteByOwner(ctx, owner)
 	}
-	n, err := s.b.Exec(ctx, s.q.deleteOther, owner, key)
+	var n int64
+	err := s.retry(ctx, func() (err error) {
+		n, err = s.b.Exec(ctx, s.q.deleteOther, owner, key)
+		return err
+	})
 	if err != nil {
 		return n, fmt.Errorf("sqlsession: delete others: %w", err)
 	}

@@ -1,6 +1,8 @@
 package sqlsession
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 )
@@ -43,7 +45,10 @@ type queries struct {
 	deleteOwner string            // owner
 	deleteOther string            // owner, token
 	extraNames  []string          // Options.Columns names, in order
-	_           struct{}          // keep fields aligned in gofmt
+	lock        string            // lock name: 1 if taken, 0 if held elsewhere; "" without named locks
+	unlock      string            // lock name
+	lockName    string
+	_           struct{} // keep fields aligned in gofmt
 }
 
 func buildQueries(d *dialect, o *Options) queries {
@@ -225,6 +230,24 @@ func buildQueries(d *dialect, o *Options) queries {
 	case "sqlserver":
 		now := next()
 		q.deleteBatch = fmt.Sprintf("DELETE TOP (%s) FROM %s WHERE %s <= %s", next(), t, exp, now)
+	}
+
+	// A named lock per table, so that instances sweep one at a time.
+	sum := sha256.Sum256([]byte(t))
+	q.lockName = "sqlsession_" + hex.EncodeToString(sum[:12])
+	reset()
+	switch d.name {
+	case "postgres":
+		n := next()
+		q.lock = "SELECT CASE WHEN pg_try_advisory_lock(hashtext(" + n + ")) THEN 1 ELSE 0 END"
+		q.unlock = "SELECT pg_advisory_unlock(hashtext(" + n + "))"
+	case "mysql":
+		q.lock = "SELECT COALESCE(GET_LOCK(?, 0), 0)"
+		q.unlock = "SELECT RELEASE_LOCK(?)"
+	case "sqlserver":
+		n := next()
+		q.lock = "DECLARE @r INT; EXEC @r = sp_getapplock @Resource = " + n + ", @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0; SELECT CASE WHEN @r >= 0 THEN 1 ELSE 0 END"
+		q.unlock = "EXEC sp_releaseapplock @Resource = " + n + ", @LockOwner = 'Session'"
 	}
 
 	// Per-owner queries, through the owner index.

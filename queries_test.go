@@ -43,6 +43,10 @@ func (q queries) dump() string {
 		add("deleteOwner", q.deleteOwner)
 		add("deleteOther", q.deleteOther)
 	}
+	if q.lock != "" {
+		add("lock", q.lock)
+		add("unlock", q.unlock)
+	}
 	for i, s := range q.indexes {
 		add(fmt.Sprint("indexes[", i, "]"), s)
 	}

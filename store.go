@@ -221,6 +221,14 @@ func (s *Store) Find(ctx context.Context, token string) (data []byte, found bool
 	if s.opts.IdleTimeout > 0 {
 		return s.findSliding(ctx, key, now)
 	}
+	if s.opts.Replica != nil {
+		err = s.opts.Replica.QueryRow(ctx, s.q.find, key, now.UnixMilli()).Scan(&data)
+		if err == nil {
+			return s.found(ctx, key, data, nil)
+		}
+		// A miss may be a write not yet replayed, an error a replica that
+		// is down: either way the primary has the answer.
+	}
 	err = s.b.QueryRow(ctx, s.q.find, key, now.UnixMilli()).Scan(&data)
 	return s.found(ctx, key, data, err)
 }
@@ -311,7 +319,11 @@ func (s *Store) Save(ctx context.Context, token string, data []byte, expiry time
 	if err != nil {
 		return err
 	}
-	if _, err := s.b.Exec(ctx, s.q.save, args...); err != nil {
+	err = s.retry(ctx, func() error {
+		_, err := s.b.Exec(ctx, s.q.save, args...)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("sqlsession: save: %w", err)
 	}
 	return nil
@@ -373,12 +385,14 @@ func (s *Store) Touch(ctx context.Context, token string, expiry time.Time) error
 }
 
 func (s *Store) touch(ctx context.Context, key string, expiry, now time.Time) error {
-	var err error
+	args := []any{expiry.UnixMilli(), key, now.UnixMilli()}
 	if s.opts.Timestamps {
-		_, err = s.b.Exec(ctx, s.q.touch, expiry.UnixMilli(), now.UnixMilli(), key, now.UnixMilli())
-	} else {
-		_, err = s.b.Exec(ctx, s.q.touch, expiry.UnixMilli(), key, now.UnixMilli())
+		args = []any{expiry.UnixMilli(), now.UnixMilli(), key, now.UnixMilli()}
 	}
+	err := s.retry(ctx, func() error {
+		_, err := s.b.Exec(ctx, s.q.touch, args...)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("sqlsession: touch: %w", err)
 	}
@@ -396,7 +410,11 @@ func (s *Store) Delete(ctx context.Context, token string) error {
 	if !ok {
 		return nil
 	}
-	if _, err := s.b.Exec(ctx, s.q.delete, key); err != nil {
+	err := s.retry(ctx, func() error {
+		_, err := s.b.Exec(ctx, s.q.delete, key)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("sqlsession: delete: %w", err)
 	}
 	return nil
@@ -417,7 +435,11 @@ func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 		if err := ctx.Err(); err != nil {
 			return total, fmt.Errorf("sqlsession: delete expired: %w", err)
 		}
-		n, err := s.b.Exec(ctx, s.q.deleteBatch, now, batch)
+		var n int64
+		err := s.retry(ctx, func() (err error) {
+			n, err = s.b.Exec(ctx, s.q.deleteBatch, now, batch)
+			return err
+		})
 		total += n
 		if err != nil {
 			return total, fmt.Errorf("sqlsession: delete expired: %w", err)
