@@ -44,10 +44,16 @@ type Store struct {
 }
 
 // New returns a Store on db, speaking dialect. It validates opts and does no
-// I/O. The Store never closes db.
+// I/O. The Store never closes db. On MySQL and SQLite it keeps its statements
+// prepared (closed by [Store.Close]), so that each operation is one round
+// trip without the driver's interpolateParams; on PostgreSQL the drivers
+// cache statements themselves.
 func New(db *sql.DB, dialect Dialect, opts Options) (*Store, error) {
 	if db == nil {
 		return nil, fmt.Errorf("%w: nil *sql.DB", ErrInvalidOptions)
+	}
+	if dialect == MySQL || dialect == SQLite {
+		return NewWithBackend(newPreparedBackend(db), dialect, opts)
 	}
 	return NewWithBackend(SQLBackend(db), dialect, opts)
 }
