@@ -1,0 +1,64 @@
+// Package gorillastore keeps gorilla/sessions sessions in a SQL table through
+// a [sqlsession.Store]: a [sessions.Store] whose cookie carries only a signed
+// session token, never the data, so sessions have no 4 KB cookie limit and
+// can be revoked on the server.
+//
+// gin (through the ginstore module) and echo (echo-contrib/session takes a
+// [sessions.Store] as is) run on it too.
+//
+// # Quick start
+//
+//	sqlStore, err := sqlsession.New(db, sqlsession.Postgres, sqlsession.Options{})
+//	if err != nil { ... }
+//	if err := sqlStore.CreateTable(ctx); err != nil { ... }
+//	store := gorillastore.New(sqlStore, hashKey) // 32 or 64 random bytes
+//
+//	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+//		session, err := store.Get(r, "session")
+//		if err != nil { ... } // a database failure
+//		session.Values["visits"] = visits(session) + 1
+//		if err := session.Save(r, w); err != nil { ... }
+//	})
+//
+// # Cookies and tokens
+//
+// Each new session gets a token from [sqlsession.NewToken] (256 random
+// bits). The cookie holds that token signed, and with a block key encrypted,
+// by [securecookie]; the table holds its SHA-256 digest (the sqlsession
+// default), so neither a copy of the table nor a forged cookie names a live
+// session. A missing, tampered, unknown or expired cookie gives a new empty
+// session (IsNew true) and no error; errors report database failures only.
+//
+// A session's ID is its token. It is a secret like a password: do not show
+// it, log it or put it in a URL.
+//
+// # Lifetime
+//
+// [Store.Options].MaxAge, or the session's own Options.MaxAge, sets both the
+// cookie's Max-Age and the expiry of the row: a positive MaxAge keeps the
+// session that many seconds after its last Save; 0 gives a browser-session
+// cookie and a row kept for the sqlsession Store's DefaultLifetime; a
+// negative MaxAge deletes the row and the cookie on Save (log-out). Expired
+// rows are removed by the sqlsession Store's cleanup
+// ([sqlsession.Store.DeleteExpired]).
+//
+// # Log-in
+//
+// Call [Store.Regenerate] at log-in and whenever privileges change: it moves
+// the session to a new token and deletes the old one, so a token planted in
+// a browser before log-in (session fixation) is worthless afterwards.
+//
+// # Encoding
+//
+// Values are encoded with encoding/gob by default ([GobSerializer]); register
+// your own types with [gob.Register]. [JSONSerializer] writes a JSON object
+// instead, for string keys only. Both encode equal values to equal bytes
+// (see each for the details). [Value] reads one value from stored data
+// without a request, for code that scans the table.
+//
+// # Concurrency
+//
+// Requests of one client that run at the same time each load the session,
+// and each Save replaces the stored values as a whole: the last Save wins,
+// as with every gorilla store.
+package gorillastore

@@ -1,0 +1,269 @@
+package gorillastore
+
+import (
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+	"github.com/sqlsession/sqlsession"
+)
+
+var _ sessions.Store = (*Store)(nil)
+
+// DefaultMaxAge is the Options.MaxAge of a [Store] made by [New]: sessions
+// and their cookies last 30 days, as in gorilla/sessions.
+const DefaultMaxAge = 86400 * 30
+
+// maxAgeLimit keeps now+MaxAge inside time.Duration's range.
+const maxAgeLimit = math.MaxInt64 / int64(time.Second)
+
+// Store is a [sessions.Store] that keeps session values in a
+// [sqlsession.Store] and only a signed token in the cookie.
+//
+// Make one with [New]. Set its fields before serving requests and leave them
+// alone afterwards; a Store is then safe for concurrent use by multiple
+// goroutines. The zero Store has no database and fails every call with
+// [ErrNoStore].
+type Store struct {
+	// Codecs sign (and, given a block key, encrypt) the session token in the
+	// cookie. New fills it from its key pairs with
+	// [securecookie.CodecsFromPairs]; the first codec signs, and all of them
+	// are tried when reading, so keys can be rotated.
+	Codecs []securecookie.Codec
+
+	// Options are the cookie settings that each new or loaded session
+	// starts with (a copy, which a handler may change for its session).
+	// Options.MaxAge is also the session's lifetime in the database: a
+	// positive MaxAge keeps it that many seconds, 0 keeps it for the
+	// sqlsession Store's DefaultLifetime behind a browser-session cookie,
+	// and a negative MaxAge deletes it on Save. New sets Path "/", MaxAge
+	// [DefaultMaxAge], HttpOnly, Secure and SameSite Lax. Change MaxAge with
+	// [Store.MaxAge], which also updates the Codecs.
+	Options *sessions.Options
+
+	// Serializer encodes session values for the database.
+	// Default nil: [GobSerializer].
+	Serializer Serializer
+
+	// Logger receives the one event that has no caller to report to: a
+	// stored session whose data no longer decodes (a type that is no longer
+	// registered with gob, say), which is then replaced by a new session.
+	// Default nil: [slog.Default] at the time of logging.
+	Logger *slog.Logger
+
+	db  *sqlsession.Store
+	now func() time.Time
+}
+
+// New returns a Store keeping sessions in db, with cookies signed by the
+// given key pairs, as in [sessions.NewCookieStore]: an authentication key
+// (32 or 64 random bytes) and an optional encryption key (16, 24 or 32
+// bytes) per pair; older pairs follow the current one during a key
+// rotation. New does no I/O and cannot fail: a nil db gives [ErrNoStore] and
+// missing keys give [ErrNoCodecs] on first use.
+func New(db *sqlsession.Store, keyPairs ...[]byte) *Store {
+	s := &Store{
+		Codecs: securecookie.CodecsFromPairs(keyPairs...),
+		Options: &sessions.Options{
+			Path:     "/",
+			MaxAge:   DefaultMaxAge,
+			HttpOnly: true,
+			Secure:   true,
+			SameSite: http.SameSiteLaxMode,
+		},
+		db: db,
+	}
+	s.MaxAge(s.Options.MaxAge)
+	return s
+}
+
+// MaxAge sets Options.MaxAge, the lifetime of new sessions and their
+// cookies in seconds, and the age limit of the signatures the Codecs accept
+// (none for age <= 0), as [sessions.CookieStore.MaxAge] does.
+func (s *Store) MaxAge(age int) {
+	if s.Options == nil {
+		s.Options = &sessions.Options{}
+	}
+	s.Options.MaxAge = age
+	for _, c := range s.Codecs {
+		if sc, ok := c.(*securecookie.SecureCookie); ok {
+			sc.MaxAge(age)
+		}
+	}
+}
+
+// Get returns the session named name of request r, loading it on the first
+// call of the request and returning the same session afterwards, through
+// the request's [sessions.Registry]. See [Store.New] for what it returns.
+func (s *Store) Get(r *http.Request, name string) (*sessions.Session, error) {
+	return sessions.GetRegistry(r).Get(s, name)
+}
+
+// New loads the session named name of request r, bypassing the registry
+// (handlers use [Store.Get]). It reads the cookie, checks its signature and
+// loads the session's values from the database under r's context.
+//
+// A missing, tampered, undecodable, expired or unknown cookie gives a new,
+// empty session (IsNew true, ID "") and a nil error. So does stored data
+// that no longer decodes, which is logged to [Store.Logger]. The error
+// reports a failure of the database only; the session returned with it is
+// new and empty too, and saving it starts a new session.
+//
+// A loaded session has IsNew false and the session token as its ID. The ID
+// is the session's secret: never show or log it.
+func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
+	session := sessions.NewSession(s, name)
+	session.Options = s.options()
+	session.IsNew = true
+	if s.db == nil {
+		return session, ErrNoStore
+	}
+	token, ok := s.token(r, name)
+	if !ok {
+		return session, nil
+	}
+	data, found, err := s.db.Find(r.Context(), token)
+	if err != nil {
+		return session, fmt.Errorf("gorillastore: load session %q: %w", name, err)
+	}
+	if !found {
+		return session, nil
+	}
+	values, err := s.serializer().Deserialize(data)
+	if err != nil {
+		s.logger().WarnContext(r.Context(), "gorillastore: stored session data does not decode; starting a new session",
+			"session", name, "err", err)
+		return session, nil
+	}
+	session.Values = values
+	session.ID = token
+	session.IsNew = false
+	return session, nil
+}
+
+// token returns the valid session token signed in r's cookie name.
+func (s *Store) token(r *http.Request, name string) (string, bool) {
+	c, err := r.Cookie(name)
+	if err != nil || len(s.Codecs) == 0 {
+		return "", false
+	}
+	var token string
+	if err := securecookie.DecodeMulti(name, c.Value, &token, s.Codecs...); err != nil {
+		return "", false
+	}
+	return token, sqlsession.ValidToken(token)
+}
+
+// Save writes session to the database under r's context and sets its
+// cookie on w; call it before writing the response body.
+//
+// A negative Options.MaxAge deletes the session from the database and its
+// cookie from the browser (log-out). Otherwise the values are saved until
+// now plus MaxAge seconds (MaxAge 0: the sqlsession Store's DefaultLifetime,
+// with a browser-session cookie), and the cookie gets the signed token; a
+// session without an ID gets a new token from [sqlsession.NewToken].
+func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.Session) error {
+	if s.db == nil {
+		return ErrNoStore
+	}
+	opts := session.Options
+	if opts == nil {
+		opts = s.options()
+		session.Options = opts
+	}
+	name := session.Name()
+	if opts.MaxAge < 0 {
+		if session.ID != "" {
+			if err := s.db.Delete(r.Context(), session.ID); err != nil {
+				return fmt.Errorf("gorillastore: delete session %q: %w", name, err)
+			}
+		}
+		http.SetCookie(w, sessions.NewCookie(name, "", opts))
+		return nil
+	}
+	if len(s.Codecs) == 0 {
+		return ErrNoCodecs
+	}
+	data, err := s.serializer().Serialize(session.Values)
+	if err != nil {
+		return err
+	}
+	token := session.ID
+	if token == "" {
+		token = sqlsession.NewToken()
+	}
+	cookie, err := securecookie.EncodeMulti(name, token, s.Codecs...)
+	if err != nil {
+		return fmt.Errorf("gorillastore: sign cookie %q: %w", name, err)
+	}
+	var expiry time.Time // zero: the Store's DefaultLifetime
+	if opts.MaxAge > 0 {
+		age := min(int64(opts.MaxAge), maxAgeLimit)
+		expiry = s.clock().Add(time.Duration(age) * time.Second)
+	}
+	if err := s.db.Save(r.Context(), token, data, expiry); err != nil {
+		return fmt.Errorf("gorillastore: save session %q: %w", name, err)
+	}
+	session.ID = token
+	http.SetCookie(w, sessions.NewCookie(name, cookie, opts))
+	return nil
+}
+
+// Regenerate moves session to a new token: it deletes the stored session
+// under the old token, then saves the values under a new one and sets the
+// new cookie, as [Store.Save] does. Call it when the user's privileges
+// change, and above all at log-in, so that a token planted in the browser
+// before log-in (session fixation) never names a logged-in session:
+//
+//	session, err := store.Get(r, "session")
+//	...
+//	session.Values["user"] = userID
+//	if err := store.Regenerate(r, w, session); err != nil { ... }
+//
+// The session keeps its values and options.
+func (s *Store) Regenerate(r *http.Request, w http.ResponseWriter, session *sessions.Session) error {
+	if s.db == nil {
+		return ErrNoStore
+	}
+	if session.ID != "" {
+		if err := s.db.Delete(r.Context(), session.ID); err != nil {
+			return fmt.Errorf("gorillastore: regenerate session %q: %w", session.Name(), err)
+		}
+		session.ID = ""
+	}
+	return s.Save(r, w, session)
+}
+
+// options returns a copy of the Store's Options for one session.
+func (s *Store) options() *sessions.Options {
+	if s.Options == nil {
+		return &sessions.Options{}
+	}
+	o := *s.Options
+	return &o
+}
+
+func (s *Store) clock() time.Time {
+	if s.now != nil {
+		return s.now()
+	}
+	return time.Now()
+}
+
+func (s *Store) serializer() Serializer {
+	if s.Serializer != nil {
+		return s.Serializer
+	}
+	return GobSerializer{}
+}
+
+func (s *Store) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
