@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
+	"reflect"
 	"time"
 )
 
@@ -192,4 +193,27 @@ func (s *Store) ownerOp() error {
 		return ErrNoOwner
 	}
 	return nil
+}
+
+// OwnerString renders a decoded session value as an owner or column value,
+// for the owner hooks of frontends: a string as it is; a bool, a number or a
+// [fmt.Stringer] as fmt prints it; anything else (nil, structs, slices,
+// maps) as "", which means anonymous.
+func OwnerString(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case fmt.Stringer:
+		return fmt.Sprint(v) // fmt recovers from a panicking String method
+	}
+	switch reflect.ValueOf(v).Kind() {
+	case reflect.String, reflect.Bool,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64:
+		return fmt.Sprint(v)
+	}
+	return ""
 }

@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"encoding/gob"
 	"fmt"
-	"reflect"
+
+	"github.com/sqlsession/sqlsession"
 )
 
 // Value returns a function that reads the value under key from the data of a
@@ -54,28 +55,8 @@ func Value(key string) func(data []byte) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return format(v), nil
+		return sqlsession.OwnerString(v), nil
 	}
-}
-
-// format renders a session value as [Value] documents.
-func format(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return v
-	case fmt.Stringer:
-		return fmt.Sprint(v) // fmt recovers from a panicking String method
-	}
-	switch reflect.ValueOf(v).Kind() {
-	case reflect.String, reflect.Bool,
-		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-		reflect.Float32, reflect.Float64:
-		return fmt.Sprint(v)
-	}
-	return ""
 }
 
 // lookup decodes fiber's session data, first as v3 writes it, then as v2

@@ -2,9 +2,9 @@ package scsstore
 
 import (
 	"fmt"
-	"reflect"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/sqlsession/sqlsession"
 )
 
 // Value returns a function that reads the value stored under key from
@@ -36,26 +36,6 @@ func ValueWith(c scs.Codec, key string) func(data []byte) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("scsstore: decode session data: %w", err)
 		}
-		return format(values[key]), nil
+		return sqlsession.OwnerString(values[key]), nil
 	}
-}
-
-// format renders v as Value documents.
-func format(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return v
-	case fmt.Stringer:
-		return fmt.Sprint(v) // fmt recovers from a panicking String method
-	}
-	switch reflect.ValueOf(v).Kind() {
-	case reflect.String, reflect.Bool,
-		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-		reflect.Float32, reflect.Float64:
-		return fmt.Sprint(v)
-	}
-	return ""
 }
