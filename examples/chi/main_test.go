@@ -1,0 +1,22 @@
+package main
+
+import (
+	"net/http/httptest"
+	"testing"
+
+	"github.com/sqlsession/sqlsession"
+	"github.com/sqlsession/sqlsession/examples/internal/smoke"
+)
+
+// TestApp serves the application on a fresh SQLite file and uses it as a
+// browser does.
+func TestApp(t *testing.T) {
+	handler, cleanup, err := newApp(t.Context(), smoke.DB(t), sqlsession.SQLite)
+	if err != nil {
+		t.Fatalf("newApp() = %v", err)
+	}
+	t.Cleanup(cleanup)
+	srv := httptest.NewServer(handler)
+	t.Cleanup(srv.Close)
+	smoke.Run(t, srv.URL, nil, "session")
+}
