@@ -239,22 +239,71 @@ func (s *Store) Find(ctx context.Context, token string) (data []byte, found bool
 	return s.found(ctx, key, data, err)
 }
 
-func (s *Store) findSliding(ctx context.Context, key string, now time.Time) ([]byte, bool, error) {
+// Lookup is [Store.Find] that also returns the session's expiry, in
+// e.Expiry, for frontends that move an expiry only when it needs moving and
+// skip writes of unchanged data. e.Key is the token as given.
+func (s *Store) Lookup(ctx context.Context, token string) (e Entry, found bool, err error) {
+	if s.closed.Load() {
+		return Entry{}, false, ErrClosed
+	}
+	defer s.tick()
+	key, ok := s.key(token)
+	if !ok {
+		return Entry{}, false, nil
+	}
+	now := s.now()
+	data, exp, found, err := s.findExpiry(ctx, key, now, s.opts.Replica)
+	if !found || err != nil {
+		return Entry{}, found, err
+	}
+	if s.opts.IdleTimeout > 0 {
+		if exp, err = s.slide(ctx, key, exp, now); err != nil {
+			return Entry{}, false, err
+		}
+	}
+	return Entry{Key: token, Data: data, Expiry: exp}, true, nil
+}
+
+// findExpiry reads data and expiry, from the replica first if there is one.
+func (s *Store) findExpiry(ctx context.Context, key string, now time.Time, replica Backend) ([]byte, time.Time, bool, error) {
 	var data []byte
 	var exp int64
+	if replica != nil {
+		err := replica.QueryRow(ctx, s.q.findExpiry, key, now.UnixMilli()).Scan(&data, &exp)
+		if err == nil {
+			data, found, err := s.found(ctx, key, data, nil)
+			return data, time.UnixMilli(exp), found, err
+		}
+		// As in Find: the primary has the answer.
+	}
 	err := s.b.QueryRow(ctx, s.q.findExpiry, key, now.UnixMilli()).Scan(&data, &exp)
 	data, found, err := s.found(ctx, key, data, err)
+	return data, time.UnixMilli(exp), found, err
+}
+
+func (s *Store) findSliding(ctx context.Context, key string, now time.Time) ([]byte, bool, error) {
+	data, exp, found, err := s.findExpiry(ctx, key, now, nil)
 	if !found || err != nil {
 		return data, found, err
 	}
-	idle := s.opts.IdleTimeout
-	want := now.Add(idle)
-	if time.UnixMilli(exp).Before(want.Add(-idle / 10)) {
-		if err := s.touch(ctx, key, want, now); err != nil {
-			return nil, false, err
-		}
+	if _, err := s.slide(ctx, key, exp, now); err != nil {
+		return nil, false, err
 	}
 	return data, true, nil
+}
+
+// slide moves a live session's expiry to now+IdleTimeout when it would
+// expire sooner by more than a tenth of IdleTimeout, and returns the expiry.
+func (s *Store) slide(ctx context.Context, key string, exp, now time.Time) (time.Time, error) {
+	idle := s.opts.IdleTimeout
+	want := now.Add(idle)
+	if !exp.Before(want.Add(-idle / 10)) {
+		return exp, nil
+	}
+	if err := s.touch(ctx, key, want, now); err != nil {
+		return exp, err
+	}
+	return want, nil
 }
 
 // found turns a lookup's result into Find's, opening encrypted data. Data

@@ -88,6 +88,7 @@ var checks = []struct {
 	{"RoundTrip", testRoundTrip},
 	{"Overwrite", testOverwrite},
 	{"Miss", testMiss},
+	{"Lookup", testLookup},
 	{"TokensAreExact", testTokensAreExact},
 	{"GarbageTokens", testGarbageTokens},
 	{"Expiry", testExpiry},
@@ -805,4 +806,29 @@ func testCleanupEvery(t *testing.T, k *kit) {
 	}
 	wantMiss(t, s, sqlsession.NewToken()) // the 10th
 	waitDeleted(t, h, 9)
+}
+
+func testLookup(t *testing.T, k *kit) {
+	s := k.open(t, sqlsession.Options{})
+	tok := sqlsession.NewToken()
+	exp := time.Now().Add(90 * time.Minute)
+	mustSave(t, s, tok, []byte("data"), exp)
+	e, found, err := s.Lookup(ctx(t), tok)
+	if err != nil || !found || string(e.Data) != "data" || e.Key != tok || !near(e.Expiry, exp) {
+		t.Fatalf("Lookup() = %+v, %v, %v, want the data, the token and expiry %v", e, found, err, exp)
+	}
+	for _, miss := range []string{sqlsession.NewToken(), "", "bad token"} {
+		if _, found, err := s.Lookup(ctx(t), miss); found || err != nil {
+			t.Fatalf("Lookup(%q) = found %v, %v, want a miss", miss, found, err)
+		}
+	}
+	mustSave(t, s, tok, []byte("data"), time.Now().Add(-time.Second))
+	if _, found, err := s.Lookup(ctx(t), tok); found || err != nil {
+		t.Fatalf("Lookup(expired) = found %v, %v, want a miss", found, err)
+	}
+	slide := k.open(t, sqlsession.Options{IdleTimeout: time.Hour})
+	mustSave(t, slide, tok, []byte("x"), time.Now().Add(time.Minute))
+	if e, _, _ := slide.Lookup(ctx(t), tok); !near(e.Expiry, time.Now().Add(time.Hour)) {
+		t.Fatalf("Lookup() with IdleTimeout expiry = %v, want about an hour from now", e.Expiry)
+	}
 }
