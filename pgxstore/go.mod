@@ -1,0 +1,20 @@
+// Module pgxstore keeps sqlsession's sessions in PostgreSQL through a native
+// pgx pool. It supports the two most recent major versions of Go.
+module github.com/sqlsession/sqlsession/pgxstore
+
+go 1.25.0
+
+replace github.com/sqlsession/sqlsession => ../
+
+require (
+	github.com/jackc/pgx/v5 v5.12.0
+	github.com/sqlsession/sqlsession v0.0.0-00010101000000-000000000000
+)
+
+require (
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
+	golang.org/x/sync v0.22.0 // indirect
+	golang.org/x/text v0.41.0 // indirect
+)
