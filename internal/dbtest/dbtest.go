@@ -52,13 +52,13 @@ var (
 		return db, ""
 	}}
 	pgx = Target{"postgres-pgx", sqlsession.Postgres, func(t *testing.T) (*sql.DB, string) {
-		return postgresSchema(t, testenv.Open(t, "pgx", testenv.PostgresDSN))
+		return postgresSchema(t, pool(testenv.Open(t, "pgx", testenv.PostgresDSN)))
 	}}
 	libpq = Target{"postgres-libpq", sqlsession.Postgres, func(t *testing.T) (*sql.DB, string) {
-		return postgresSchema(t, testenv.Open(t, "postgres", testenv.PostgresDSN))
+		return postgresSchema(t, pool(testenv.Open(t, "postgres", testenv.PostgresDSN)))
 	}}
 	mysql = Target{"mysql", sqlsession.MySQL, func(t *testing.T) (*sql.DB, string) {
-		return testenv.Open(t, "mysql", testenv.MySQLDSN), ""
+		return pool(testenv.Open(t, "mysql", testenv.MySQLDSN)), ""
 	}}
 )
 
@@ -68,6 +68,14 @@ var Drivers = []Target{sqlite, pgx, libpq, mysql}
 // Servers lists one target per database (SQLite, PostgreSQL through pgx,
 // MySQL/MariaDB): enough for tests of the layers above the Store.
 var Servers = []Target{sqlite, pgx, mysql}
+
+// pool bounds a test's connections, as an application would, so that tests
+// running side by side stay well under the servers' connection limits.
+func pool(db *sql.DB) *sql.DB {
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(16)
+	return db
+}
 
 // Each runs fn as a subtest for every target in targets.
 func Each(t *testing.T, targets []Target, fn func(t *testing.T, tg Target, db *sql.DB, schema string)) {
