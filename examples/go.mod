@@ -10,6 +10,7 @@ replace (
 	github.com/sqlsession/sqlsession/fiberstore => ../fiberstore
 	github.com/sqlsession/sqlsession/ginstore => ../ginstore
 	github.com/sqlsession/sqlsession/gorillastore => ../gorillastore
+	github.com/sqlsession/sqlsession/pgxstore => ../pgxstore
 	github.com/sqlsession/sqlsession/scsstore => ../scsstore
 )
 
@@ -27,6 +28,7 @@ require (
 	github.com/sqlsession/sqlsession/fiberstore v0.0.0-00010101000000-000000000000
 	github.com/sqlsession/sqlsession/ginstore v0.0.0-00010101000000-000000000000
 	github.com/sqlsession/sqlsession/gorillastore v0.0.0-00010101000000-000000000000
+	github.com/sqlsession/sqlsession/pgxstore v0.0.0-00010101000000-000000000000
 	github.com/sqlsession/sqlsession/scsstore v0.0.0-00010101000000-000000000000
 	modernc.org/sqlite v1.62.0
 )

@@ -95,6 +95,16 @@ var frameworks = []framework{
 		note: "fiber's session middleware panics when it cannot load a session (the database failed): register\n" +
 			"`recover.New()` before it. `session.FromContext(c).Regenerate()` at log-in, `.Destroy()` at log-out.",
 	},
+	{
+		name:    "pgx",
+		dir:     "pgx",
+		row:     "any of the above on a [pgx](https://github.com/jackc/pgx) v5 pool",
+		modules: []string{"github.com/sqlsession/sqlsession/pgxstore"},
+		imports: []string{"github.com/sqlsession/sqlsession/pgxstore"},
+		note: "A Store like one from `sqlsession.New(db, sqlsession.Postgres, opts)`, on pgx's native pool instead\n" +
+			"of database/sql; give it to any adapter above. It never closes your pool;\n" +
+			"`pgxstore.Open(ctx, url, opts)` makes a pool that the Store owns and closes.",
+	},
 }
 
 // snippet returns the regions of src marked with startMarker and
