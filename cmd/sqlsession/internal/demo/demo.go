@@ -1,0 +1,382 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/sqlsession/sqlsession"
+	"github.com/sqlsession/sqlsession/scsstore"
+)
+
+// Session keys. The owner hook reads keyUser and the user_agent column
+// reads keyAgent out of scs's encoded data on every save.
+const (
+	keyUser  = "user"
+	keyAgent = "user_agent"
+	keyCount = "count"
+	keyFlash = "flash"
+)
+
+// Limits on what a visitor sends.
+const (
+	maxNameRunes = 40  // well within the owner column's 255 bytes
+	maxAgentLen  = 255 // the user_agent column is VARCHAR(255)
+)
+
+// DefaultTable is the demo's session table, kept apart from an
+// application's own "sessions" table in a shared database.
+const DefaultTable = "sqlsession_demo"
+
+// Options configure the demo. The zero value is valid.
+type Options struct {
+	// Table and Schema name the session table. Default DefaultTable in the
+	// connection's schema.
+	Table, Schema string
+	// Secure marks the session cookie Secure, for a demo served over HTTPS.
+	// Default false: plain HTTP on localhost.
+	Secure bool
+	// Logger receives server errors. Default nil: slog.Default().
+	Logger *slog.Logger
+}
+
+// App is the demo web application, an [http.Handler]. Create it with [New];
+// it is safe for concurrent use.
+type App struct {
+	store *sqlsession.Store
+	sm    *scs.SessionManager
+	h     http.Handler
+	log   *slog.Logger
+	about string // where the sessions live, for the footer
+}
+
+// New returns the demo on db, which speaks dialect. It does no I/O: call
+// [App.CreateTable] before serving. Close stops the Store's cleanup and
+// leaves db open.
+func New(db *sql.DB, dialect sqlsession.Dialect, opts Options) (*App, error) {
+	if opts.Table == "" {
+		opts.Table = DefaultTable
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	agent := scsstore.Value(keyAgent)
+	store, err := sqlsession.New(db, dialect, sqlsession.Options{
+		Table:      opts.Table,
+		Schema:     opts.Schema,
+		Timestamps: true, // "signed in" and "last seen"
+		Owner:      scsstore.Value(keyUser),
+		Columns: []sqlsession.Column{{
+			Name: "user_agent", Type: "VARCHAR(255)",
+			Value: func(data []byte) (any, error) {
+				ua, err := agent(data)
+				if ua == "" || err != nil {
+					return nil, err
+				}
+				return ua, nil
+			},
+		}},
+		CleanupInterval: 10 * time.Minute,
+		Logger:          log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a := &App{store: store, log: log}
+	a.about = dialect.Name() + ", table " + opts.Table
+	if opts.Schema != "" {
+		a.about = dialect.Name() + ", table " + opts.Schema + "." + opts.Table
+	}
+
+	a.sm = scs.New()
+	a.sm.Store = scsstore.New(store)
+	a.sm.Lifetime = 30 * 24 * time.Hour
+	// With an idle timeout scs saves the session on every request, which
+	// keeps updated_at, "last seen", current.
+	a.sm.IdleTimeout = 7 * 24 * time.Hour
+	a.sm.Cookie.Name = "sqlsession_demo"
+	a.sm.Cookie.HttpOnly = true
+	a.sm.Cookie.SameSite = http.SameSiteLaxMode
+	a.sm.Cookie.Secure = opts.Secure
+	a.sm.Cookie.Persist = true
+	a.sm.ErrorFunc = a.serverError
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", a.home)
+	mux.HandleFunc("POST /login", a.login)
+	mux.HandleFunc("POST /logout", a.logout)
+	mux.HandleFunc("POST /count", a.count)
+	mux.HandleFunc("GET /devices", a.devices)
+	mux.HandleFunc("POST /devices/logout", a.logoutDevice)
+	mux.HandleFunc("POST /devices/logout-others", a.logoutOthers)
+
+	// Static files need no session: serving them outside LoadAndSave
+	// saves a database round trip each.
+	root := http.NewServeMux()
+	root.HandleFunc("GET /style.css", serveCSS)
+	root.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	root.Handle("/", a.sm.LoadAndSave(mux))
+
+	// Cross-origin POSTs are refused before the session is even loaded.
+	cop := http.NewCrossOriginProtection()
+	a.h = headers(cop.Handler(root))
+	return a, nil
+}
+
+// CreateTable creates the session table with the owner, timestamp and
+// user_agent columns, or adds them to an existing one.
+func (a *App) CreateTable(ctx context.Context) error { return a.store.CreateTable(ctx) }
+
+// Store returns the sqlsession Store the demo keeps its sessions in.
+func (a *App) Store() *sqlsession.Store { return a.store }
+
+// ServeHTTP serves the demo.
+func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.h.ServeHTTP(w, r) }
+
+// Close stops the Store's background cleanup. Stop the server first.
+func (a *App) Close() error { return a.store.Close() }
+
+// headers sets the security headers of every response.
+func headers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// page is what the templates get.
+type page struct {
+	User    string
+	Flash   string
+	Error   string
+	Count   int
+	Devices []device
+	About   string
+	Secure  bool
+	Now     time.Time
+}
+
+// device is one row of "Your devices".
+type device struct {
+	ID        string
+	Name      string // browser and system, from the user agent
+	UserAgent string
+	Created   time.Time
+	Updated   time.Time
+	Expiry    time.Time
+	Current   bool
+}
+
+func (a *App) page(r *http.Request) page {
+	ctx := r.Context()
+	return page{
+		User:   a.sm.GetString(ctx, keyUser),
+		Flash:  a.sm.PopString(ctx, keyFlash),
+		Count:  a.sm.GetInt(ctx, keyCount),
+		About:  a.about,
+		Secure: a.sm.Cookie.Secure,
+		Now:    time.Now(),
+	}
+}
+
+func (a *App) home(w http.ResponseWriter, r *http.Request) {
+	a.render(w, r, http.StatusOK, "home", a.page(r))
+}
+
+func (a *App) login(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	if msg := checkName(name); msg != "" {
+		p := a.page(r)
+		p.Error = msg
+		a.render(w, r, http.StatusUnprocessableEntity, "home", p)
+		return
+	}
+	// A new token at every sign-in: a token planted before it is worthless.
+	if err := a.sm.RenewToken(ctx); err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	a.sm.Put(ctx, keyUser, name)
+	a.sm.Put(ctx, keyAgent, cleanAgent(r.UserAgent()))
+	a.sm.Put(ctx, keyFlash, "Signed in as "+name+".")
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// checkName returns what is wrong with a sign-in name, or "".
+func checkName(name string) string {
+	switch {
+	case name == "":
+		return "Type a name to sign in."
+	case !utf8.ValidString(name) || utf8.RuneCountInString(name) > maxNameRunes:
+		return fmt.Sprintf("A name has at most %d characters.", maxNameRunes)
+	case strings.ContainsFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }):
+		return "A name holds letters, digits, spaces and punctuation only."
+	}
+	return ""
+}
+
+// cleanAgent keeps the printable ASCII of a User-Agent header, at most
+// maxAgentLen bytes, which fits the column in any character set.
+func cleanAgent(ua string) string {
+	b := make([]byte, 0, min(len(ua), maxAgentLen))
+	for i := 0; i < len(ua) && len(b) < maxAgentLen; i++ {
+		if c := ua[i]; c >= ' ' && c <= '~' {
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+func (a *App) logout(w http.ResponseWriter, r *http.Request) {
+	if err := a.sm.Destroy(r.Context()); err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (a *App) count(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if a.sm.GetString(ctx, keyUser) != "" {
+		a.sm.Put(ctx, keyCount, a.sm.GetInt(ctx, keyCount)+1)
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (a *App) devices(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	p := a.page(r)
+	if p.User == "" {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	infos, err := a.store.ListByOwner(ctx, p.User)
+	if err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	current := a.store.SessionID(a.sm.Token(ctx))
+	for _, in := range infos {
+		ua, _ := in.Columns["user_agent"].(string)
+		p.Devices = append(p.Devices, device{
+			ID: in.ID, Name: describeAgent(ua), UserAgent: ua,
+			Created: in.Created, Updated: in.Updated, Expiry: in.Expiry,
+			Current: in.ID == current,
+		})
+	}
+	// This device first, then the most recently seen.
+	slices.SortStableFunc(p.Devices, func(x, y device) int {
+		if x.Current != y.Current {
+			if x.Current {
+				return -1
+			}
+			return 1
+		}
+		return y.Updated.Compare(x.Updated)
+	})
+	a.render(w, r, http.StatusOK, "devices", p)
+}
+
+func (a *App) logoutDevice(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	user := a.sm.GetString(ctx, keyUser)
+	if user == "" {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	id := r.PostFormValue("id")
+	if id == a.store.SessionID(a.sm.Token(ctx)) {
+		a.logout(w, r)
+		return
+	}
+	// The owner is the signed-in user, so an ID from the form can only
+	// name one of their own sessions.
+	ok, err := a.store.DeleteByID(ctx, user, id)
+	if err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	if ok {
+		a.sm.Put(ctx, keyFlash, "Logged out 1 device.")
+	} else {
+		a.sm.Put(ctx, keyFlash, "That device was logged out already.")
+	}
+	http.Redirect(w, r, "/devices", http.StatusSeeOther)
+}
+
+func (a *App) logoutOthers(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	user := a.sm.GetString(ctx, keyUser)
+	if user == "" {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	n, err := a.store.DeleteOthers(ctx, user, a.sm.Token(ctx))
+	if err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	if n == 1 {
+		a.sm.Put(ctx, keyFlash, "Logged out 1 other device.")
+	} else {
+		a.sm.Put(ctx, keyFlash, fmt.Sprintf("Logged out %d other devices.", n))
+	}
+	http.Redirect(w, r, "/devices", http.StatusSeeOther)
+}
+
+// serverError logs err and answers 500; it is scs's ErrorFunc too. A
+// request that the client gave up is not logged.
+func (a *App) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
+		return
+	}
+	a.log.ErrorContext(r.Context(), "sqlsession demo", "method", r.Method, "path", r.URL.Path, "error", err)
+	http.Error(w, "Something went wrong; the demo's log says what.", http.StatusInternalServerError)
+}
+
+//go:embed templates/*.html static/style.css
+var files embed.FS
+
+var templates = map[string]*template.Template{
+	"home":    parse("templates/home.html"),
+	"devices": parse("templates/devices.html"),
+}
+
+func parse(name string) *template.Template {
+	funcs := template.FuncMap{"ago": relative, "stamp": stamp}
+	return template.Must(template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", name))
+}
+
+func (a *App) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	var buf bytes.Buffer
+	if err := templates[name].Execute(&buf, p); err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func serveCSS(w http.ResponseWriter, r *http.Request) {
+	http.ServeFileFS(w, r, files, "static/style.css")
+}

@@ -1,0 +1,37 @@
+// Package demo is the web application of "sqlsession demo": sessions of
+// [github.com/alexedwards/scs/v2] kept in a SQL table by sqlsession, with a
+// "your devices" page.
+//
+// A visitor signs in under any name (there is no password: it is a demo),
+// counts with a button, and on "Your devices" sees every live session of
+// that name, with the browser, when it signed in and when it was last seen.
+// It can log out one device or all the others. The pieces of sqlsession it
+// shows:
+//
+//   - Options.Owner = scsstore.Value("user"), the indexed owner column
+//     behind Store.ListByOwner, Store.DeleteByID and Store.DeleteOthers;
+//   - Options.Timestamps (signed in, last seen) and an extra column,
+//     user_agent, filled from the session on every save;
+//   - Store.SessionID to mark the current device.
+//
+// # Quick start
+//
+//	app, err := demo.New(db, sqlsession.SQLite, demo.Options{})
+//	if err != nil {
+//		return err
+//	}
+//	defer app.Close()
+//	if err := app.CreateTable(ctx); err != nil {
+//		return err
+//	}
+//	http.ListenAndServe("127.0.0.1:8080", app)
+//
+// # Security
+//
+// State changes are POST only and pass through [http.CrossOriginProtection],
+// which refuses cross-origin form posts. Signing in renews the session token
+// (no session fixation). The cookie is HttpOnly and SameSite=Lax. It is not
+// Secure, because the demo serves plain HTTP on localhost and a Secure
+// cookie is meant for HTTPS only; set [Options.Secure] when it is served
+// over HTTPS, directly or behind a proxy.
+package demo
