@@ -9,13 +9,14 @@ import (
 	"github.com/sqlsession/sqlsession"
 	"github.com/sqlsession/sqlsession/examples/internal/serve"
 	"github.com/sqlsession/sqlsession/examples/internal/smoke"
+	"github.com/sqlsession/sqlsession/examples/internal/sqlitetest"
 )
 
 // TestApp serves the application on a fresh SQLite file on a loopback
 // listener, uses it as a browser does, and shuts it down as an interrupt
 // does.
 func TestApp(t *testing.T) {
-	app, cleanup, err := newApp(t.Context(), smoke.DB(t), sqlsession.SQLite)
+	app, cleanup, err := newApp(t.Context(), sqlitetest.Open(t), sqlsession.SQLite)
 	if err != nil {
 		t.Fatalf("newApp() = %v", err)
 	}

@@ -6,12 +6,13 @@ import (
 
 	"github.com/sqlsession/sqlsession"
 	"github.com/sqlsession/sqlsession/examples/internal/smoke"
+	"github.com/sqlsession/sqlsession/examples/internal/sqlitetest"
 )
 
 // TestApp serves the application on a fresh SQLite file over TLS (its
 // cookies are Secure) and uses it as a browser does.
 func TestApp(t *testing.T) {
-	handler, cleanup, err := newApp(t.Context(), smoke.DB(t), sqlsession.SQLite, []byte("a test hash key of 32 bytes....."))
+	handler, cleanup, err := newApp(t.Context(), sqlitetest.Open(t), sqlsession.SQLite, []byte("a test hash key of 32 bytes....."))
 	if err != nil {
 		t.Fatalf("newApp() = %v", err)
 	}

@@ -9,17 +9,13 @@
 package smoke
 
 import (
-	"database/sql"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/sqlsession/sqlsession/examples/internal/database"
 )
 
 // Anonymous is the user name GET / shows before a login.
@@ -135,16 +131,4 @@ func Run(t *testing.T, base string, transport http.RoundTripper, cookie string) 
 			t.Errorf("the %s cookie still names a session", name)
 		}
 	}
-}
-
-// DB opens a fresh SQLite database file in t's temporary directory, as the
-// examples do by default, and closes it when t ends.
-func DB(t *testing.T) *sql.DB {
-	t.Helper()
-	db, err := database.SQLite(filepath.Join(t.TempDir(), database.SQLiteFile))
-	if err != nil {
-		t.Fatalf("database.SQLite() = %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
 }
