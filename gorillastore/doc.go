@@ -36,11 +36,30 @@
 //
 // [Store.Options].MaxAge, or the session's own Options.MaxAge, sets both the
 // cookie's Max-Age and the expiry of the row: a positive MaxAge keeps the
-// session that many seconds after its last Save; 0 gives a browser-session
-// cookie and a row kept for the sqlsession Store's DefaultLifetime; a
-// negative MaxAge deletes the row and the cookie on Save (log-out). Expired
-// rows are removed by the sqlsession Store's cleanup
-// ([sqlsession.Store.DeleteExpired]).
+// session that many seconds after its last Save (less up to a tenth, see
+// Writes); 0 gives a browser-session cookie and a row kept for the sqlsession
+// Store's DefaultLifetime; a negative MaxAge deletes the row and the cookie
+// on Save (log-out). Expired rows are removed by the sqlsession Store's
+// cleanup ([sqlsession.Store.DeleteExpired]).
+//
+// # Writes
+//
+// Applications call Save on every request, and most requests change
+// nothing. Save writes only what changed: the Store remembers, for each
+// session it loaded or saved, the SHA-256 of the stored data and the stored
+// expiry ([sqlsession.Store.Lookup] returns both). When the values encode to
+// the same bytes and the stored expiry is within a tenth of the lifetime
+// ([Store.TouchFraction]) of the one a write would give, Save does not touch
+// the database, and still sets the cookie, so the browser's expiry slides.
+// When only the expiry is due, it moves that alone
+// ([sqlsession.Store.Touch]), which never brings back a session deleted in
+// the meantime. A session read and saved on every request is so written at
+// most once per tenth of its lifetime.
+//
+// What is remembered lives as long as the session object: the Store holds
+// weak pointers to its sessions and drops an entry when the garbage
+// collector reclaims the session, so its memory follows the requests in
+// flight, with no limit to tune and nothing to clean up.
 //
 // # Log-in
 //
@@ -53,7 +72,9 @@
 // Values are encoded with encoding/gob by default ([GobSerializer]); register
 // your own types with [gob.Register]. [JSONSerializer] writes a JSON object
 // instead, for string keys only. Both encode equal values to equal bytes
-// (see each for the details). [Value] reads one value from stored data
+// (see each for the details), which is what lets Save skip unchanged
+// sessions; a map stored inside a gob value is written in random order, so
+// a session holding one is written on every Save. [Value] reads one value from stored data
 // without a request, for code that scans the table.
 //
 // # Concurrency

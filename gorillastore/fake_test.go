@@ -13,13 +13,15 @@ import (
 
 // fakeBackend is an in-memory [sqlsession.Backend], so that these tests need
 // no database driver. It understands the statements a Store sends for Find,
-// Save, Delete and Count, telling them apart by their first word and their
-// arguments; the real databases run in the integration tests.
+// Lookup, Save, Touch and Delete, telling them apart by their first word and
+// their arguments; the real databases run in the integration tests.
 type fakeBackend struct {
-	mu   sync.Mutex
-	rows map[string]fakeRow
-	err  error             // returned by every call when set
-	ctxs []context.Context // the contexts of the calls, in order
+	mu     sync.Mutex
+	rows   map[string]fakeRow
+	err    error           // returned by every call when set
+	last   context.Context // the context of the last call
+	saves  int             // INSERT statements run
+	writes int             // INSERT, UPDATE and DELETE statements run
 }
 
 type fakeRow struct {
@@ -77,26 +79,40 @@ func (f *fakeBackend) set(data []byte, expiry int64) {
 	}
 }
 
+// counts returns the number of saves and of all writes so far.
+func (f *fakeBackend) counts() (saves, writes int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.saves, f.writes
+}
+
 func (f *fakeBackend) lastCtx() context.Context {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.ctxs) == 0 {
-		return nil
-	}
-	return f.ctxs[len(f.ctxs)-1]
+	return f.last
 }
 
 func (f *fakeBackend) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.ctxs = append(f.ctxs, ctx)
+	f.last = ctx
 	if f.err != nil {
 		return 0, f.err
 	}
+	f.writes++
 	switch {
 	case strings.HasPrefix(query, "INSERT"):
+		f.saves++
 		key, data, expiry := args[0].(string), args[1].([]byte), args[2].(int64)
 		f.rows[key] = fakeRow{append([]byte(nil), data...), expiry}
+		return 1, nil
+	case strings.HasPrefix(query, "UPDATE") && len(args) == 3:
+		expiry, key, now := args[0].(int64), args[1].(string), args[2].(int64)
+		r, ok := f.rows[key]
+		if !ok || r.expiry <= now {
+			return 0, nil
+		}
+		f.rows[key] = fakeRow{r.data, expiry}
 		return 1, nil
 	case strings.HasPrefix(query, "DELETE") && len(args) == 1:
 		key := args[0].(string)
@@ -112,7 +128,7 @@ func (f *fakeBackend) Exec(ctx context.Context, query string, args ...any) (int6
 func (f *fakeBackend) QueryRow(ctx context.Context, query string, args ...any) sqlsession.Row {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.ctxs = append(f.ctxs, ctx)
+	f.last = ctx
 	if f.err != nil {
 		return fakeScan{err: f.err}
 	}
@@ -124,7 +140,7 @@ func (f *fakeBackend) QueryRow(ctx context.Context, query string, args ...any) s
 	if !ok || r.expiry <= now {
 		return fakeScan{err: sql.ErrNoRows}
 	}
-	return fakeScan{data: append([]byte(nil), r.data...)}
+	return fakeScan{data: append([]byte(nil), r.data...), expiry: r.expiry}
 }
 
 func (f *fakeBackend) Query(ctx context.Context, query string, args ...any) (sqlsession.Rows, error) {
@@ -132,14 +148,19 @@ func (f *fakeBackend) Query(ctx context.Context, query string, args ...any) (sql
 }
 
 type fakeScan struct {
-	data []byte
-	err  error
+	data   []byte
+	expiry int64
+	err    error
 }
 
+// Scan fills data, and the expiry when asked for it (Lookup).
 func (s fakeScan) Scan(dest ...any) error {
 	if s.err != nil {
 		return s.err
 	}
 	*dest[0].(*[]byte) = s.data
+	if len(dest) > 1 {
+		*dest[1].(*int64) = s.expiry
+	}
 	return nil
 }

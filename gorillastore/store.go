@@ -1,11 +1,15 @@
 package gorillastore
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
+	"runtime"
+	"sync"
 	"time"
+	"weak"
 
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
@@ -17,6 +21,11 @@ var _ sessions.Store = (*Store)(nil)
 // DefaultMaxAge is the Options.MaxAge of a [Store] made by [New]: sessions
 // and their cookies last 30 days, as in gorilla/sessions.
 const DefaultMaxAge = 86400 * 30
+
+// DefaultTouchFraction is the [Store.TouchFraction] of a Store whose field is
+// zero: an unchanged session is written again once a tenth of its lifetime
+// has passed, as sqlsession's own sliding expiry does.
+const DefaultTouchFraction = 0.1
 
 // maxAgeLimit keeps now+MaxAge inside time.Duration's range.
 const maxAgeLimit = math.MaxInt64 / int64(time.Second)
@@ -55,8 +64,37 @@ type Store struct {
 	// Default nil: [slog.Default] at the time of logging.
 	Logger *slog.Logger
 
+	// TouchFraction bounds the database writes of sessions that a request
+	// reads and saves without changing (see "Writes" in the package
+	// documentation). Save skips the database when the values encode to
+	// the bytes it loaded and the stored expiry is within TouchFraction ×
+	// lifetime of the expiry a write would give; when only the expiry has
+	// drifted further, it moves the expiry alone ([sqlsession.Store.Touch]).
+	// A session then lives between (1-TouchFraction) × MaxAge and MaxAge
+	// after its last use, and is written at most once per TouchFraction ×
+	// MaxAge while unchanged. Values above 1 count as 1.
+	// Default 0: [DefaultTouchFraction]. Negative: write on every Save, as
+	// gorilla's own stores do.
+	TouchFraction float64
+
 	db  *sqlsession.Store
 	now func() time.Time
+
+	// loaded remembers, for each session this Store loaded or saved and
+	// the garbage collector has not yet reclaimed, what the table holds
+	// for it, so that Save can tell an unchanged session. An entry goes
+	// when its session is collected (runtime.AddCleanup), so the map
+	// holds no more than the sessions alive in memory.
+	mu     sync.Mutex
+	loaded map[weak.Pointer[sessions.Session]]stored
+}
+
+// stored is what the table holds for a session, as far as this Store knows:
+// the token, the SHA-256 of the data, and the expiry.
+type stored struct {
+	token  string
+	sum    [sha256.Size]byte
+	expiry time.Time
 }
 
 // New returns a Store keeping sessions in db, with cookies signed by the
@@ -126,14 +164,14 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	if !ok {
 		return session, nil
 	}
-	data, found, err := s.db.Find(r.Context(), token)
+	e, found, err := s.db.Lookup(r.Context(), token)
 	if err != nil {
 		return session, fmt.Errorf("gorillastore: load session %q: %w", name, err)
 	}
 	if !found {
 		return session, nil
 	}
-	values, err := s.serializer().Deserialize(data)
+	values, err := s.serializer().Deserialize(e.Data)
 	if err != nil {
 		s.logger().WarnContext(r.Context(), "gorillastore: stored session data does not decode; starting a new session",
 			"session", name, "err", err)
@@ -142,6 +180,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	session.Values = values
 	session.ID = token
 	session.IsNew = false
+	s.remember(session, stored{token: token, sum: sha256.Sum256(e.Data), expiry: e.Expiry})
 	return session, nil
 }
 
@@ -162,10 +201,14 @@ func (s *Store) token(r *http.Request, name string) (string, bool) {
 // cookie on w; call it before writing the response body.
 //
 // A negative Options.MaxAge deletes the session from the database and its
-// cookie from the browser (log-out). Otherwise the values are saved until
+// cookie from the browser (log-out). Otherwise the values are kept until
 // now plus MaxAge seconds (MaxAge 0: the sqlsession Store's DefaultLifetime,
 // with a browser-session cookie), and the cookie gets the signed token; a
 // session without an ID gets a new token from [sqlsession.NewToken].
+//
+// A session whose values are unchanged since this Store loaded or saved it
+// is not written again until [Store.TouchFraction] of its lifetime has
+// passed, and then only its expiry is moved: the cookie is set all the same.
 func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.Session) error {
 	if s.db == nil {
 		return ErrNoStore
@@ -177,6 +220,7 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	}
 	name := session.Name()
 	if opts.MaxAge < 0 {
+		s.forget(weak.Make(session))
 		if session.ID != "" {
 			if err := s.db.Delete(r.Context(), session.ID); err != nil {
 				return fmt.Errorf("gorillastore: delete session %q: %w", name, err)
@@ -200,17 +244,84 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	if err != nil {
 		return fmt.Errorf("gorillastore: sign cookie %q: %w", name, err)
 	}
-	var expiry time.Time // zero: the Store's DefaultLifetime
+	lifetime := s.db.Options().DefaultLifetime
 	if opts.MaxAge > 0 {
-		age := min(int64(opts.MaxAge), maxAgeLimit)
-		expiry = s.clock().Add(time.Duration(age) * time.Second)
+		lifetime = time.Duration(min(int64(opts.MaxAge), maxAgeLimit)) * time.Second
 	}
-	if err := s.db.Save(r.Context(), token, data, expiry); err != nil {
-		return fmt.Errorf("gorillastore: save session %q: %w", name, err)
+	expiry := s.clock().Add(lifetime)
+	next := stored{token: token, sum: sha256.Sum256(data), expiry: expiry}
+	switch s.write(session, next, lifetime) {
+	case writeNone:
+		// The table already holds these values until about expiry.
+	case writeExpiry:
+		if err := s.db.Touch(r.Context(), token, expiry); err != nil {
+			return fmt.Errorf("gorillastore: touch session %q: %w", name, err)
+		}
+		s.remember(session, next)
+	default:
+		if err := s.db.Save(r.Context(), token, data, expiry); err != nil {
+			return fmt.Errorf("gorillastore: save session %q: %w", name, err)
+		}
+		s.remember(session, next)
 	}
 	session.ID = token
 	http.SetCookie(w, sessions.NewCookie(name, cookie, opts))
 	return nil
+}
+
+// What Save does with the database.
+const (
+	writeAll    = iota // data and expiry
+	writeExpiry        // the expiry only
+	writeNone
+)
+
+// write decides what Save does for session, which would now store want
+// with the given lifetime.
+func (s *Store) write(session *sessions.Session, want stored, lifetime time.Duration) int {
+	f := s.TouchFraction
+	switch {
+	case f == 0:
+		f = DefaultTouchFraction
+	case f < 0:
+		return writeAll
+	case f > 1:
+		f = 1
+	}
+	s.mu.Lock()
+	have, ok := s.loaded[weak.Make(session)]
+	s.mu.Unlock()
+	if !ok || have.token != want.token || have.sum != want.sum {
+		return writeAll
+	}
+	slack := time.Duration(float64(lifetime) * f)
+	if have.expiry.Before(want.expiry.Add(-slack)) || have.expiry.After(want.expiry.Add(slack)) {
+		// Too close to its end, or MaxAge shrank: move the expiry.
+		return writeExpiry
+	}
+	return writeNone
+}
+
+// remember records what the table holds for session, until session is
+// garbage collected.
+func (s *Store) remember(session *sessions.Session, st stored) {
+	p := weak.Make(session)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.loaded == nil {
+		s.loaded = make(map[weak.Pointer[sessions.Session]]stored)
+	}
+	if _, ok := s.loaded[p]; !ok {
+		runtime.AddCleanup(session, s.forget, p)
+	}
+	s.loaded[p] = st
+}
+
+// forget drops what Store remembers of a session.
+func (s *Store) forget(p weak.Pointer[sessions.Session]) {
+	s.mu.Lock()
+	delete(s.loaded, p)
+	s.mu.Unlock()
 }
 
 // Regenerate moves session to a new token: it deletes the stored session
