@@ -82,6 +82,10 @@ func serve(path string, s session) (int, string) {
 			return http.StatusOK, "anonymous"
 		}
 		body = fmt.Sprintf("%s %v n=%v cart=%v", u.Name, u.Roles, s.Get("n"), s.Get("cart"))
+	case "/read": // a page that reads the session and saves it, as most do
+		u, _ := s.Get("user").(user)
+		body = u.Name
+		err = s.Save()
 	case "/incr":
 		n, _ := s.Get("n").(int)
 		s.Set("n", n+1)
