@@ -2,7 +2,9 @@ package fiberstore
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
@@ -22,12 +24,31 @@ var noExpiry = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 // the Store has [sqlsession.Options.PlainTokens]) and values are its session
 // data.
 //
+// A Storage skips writes that would change nothing: see "Writes" in the
+// package documentation.
+//
 // Create one with [New]. A Storage is safe for concurrent use by multiple
 // goroutines, as its Store is. The zero Storage has no Store: its methods
 // return an error wrapping [sqlsession.ErrInvalidOptions].
 type Storage struct {
 	store *sqlsession.Store
+
+	mu   sync.Mutex
+	seen map[[sha256.Size]byte]seen // by SHA-256 of the key
 }
+
+// seen is what the table held for a key when Get last read it.
+type seen struct {
+	sum    [sha256.Size]byte // digest of the value
+	expiry time.Time
+}
+
+// maxRemembered bounds the keys a Storage remembers between a Get and the
+// Set that follows it, which consumes the entry. When full, Get forgets an
+// arbitrary entry to make room: the Set of that key then writes, as it
+// would without the memory. At about 100 bytes an entry, a full Storage
+// holds about 1 MB.
+const maxRemembered = 10000
 
 // New returns a Storage on s. It does no I/O: create the table once with
 // [sqlsession.Store.CreateTable]. The Storage's [Storage.Close] closes s.
@@ -43,18 +64,22 @@ var errNoStore = fmt.Errorf("fiberstore: Storage has no *sqlsession.Store (use f
 // token at all (see [sqlsession.ValidToken]), as a tampered cookie may be.
 // The error reports database failures only. Each call returns a new slice,
 // which the caller may keep and modify.
+//
+// It reads with [sqlsession.Store.Lookup] and remembers a digest of the
+// value and its expiry for the next Set of key.
 func (s *Storage) GetWithContext(ctx context.Context, key string) ([]byte, error) {
 	if s.store == nil {
 		return nil, errNoStore
 	}
-	data, found, err := s.store.Find(ctx, key)
+	e, found, err := s.store.Lookup(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("fiberstore: get: %w", err)
 	}
 	if !found {
 		return nil, nil
 	}
-	return data, nil
+	s.remember(key, seen{sum: digest(e.Data), expiry: e.Expiry})
+	return e.Data, nil
 }
 
 // Get is [Storage.GetWithContext] with [context.Background].
@@ -74,6 +99,15 @@ func (s *Storage) Get(key string) ([]byte, error) {
 // never help sessions, and the callers that do pass 0 (application code,
 // other middleware sharing the Storage) rely on fiber's meaning. A negative
 // exp stores a value that has already expired.
+//
+// When the last Get of key found a value equal to val (the same session,
+// for data of fiber's session middleware, however its map came out
+// encoded), SetWithContext does not write if the stored expiry is within a
+// tenth of exp of now+exp, and moves the expiry alone
+// ([sqlsession.Store.Touch], which never brings back a deleted value)
+// otherwise. fiber's session middleware sets every session it loaded, to
+// slide its idle timeout: an unchanged session is written at most once per
+// tenth of the timeout.
 //
 // A key that [sqlsession.ValidToken] rejects (longer than
 // [sqlsession.MaxTokenLength] bytes, or holding a space, a control
@@ -97,10 +131,49 @@ func (s *Storage) SetWithContext(ctx context.Context, key string, val []byte, ex
 	if exp != 0 {
 		expiry = time.Now().Add(exp)
 	}
+	if have, ok := s.take(key); ok && exp >= 0 && have.sum == digest(val) {
+		slack := exp / 10
+		if !have.expiry.Before(expiry.Add(-slack)) && !have.expiry.After(expiry.Add(slack)) {
+			return nil // the table holds val until about expiry
+		}
+		if err := s.store.Touch(ctx, key, expiry); err != nil {
+			return fmt.Errorf("fiberstore: set: %w", err)
+		}
+		return nil
+	}
 	if err := s.store.Save(ctx, key, val, expiry); err != nil {
 		return fmt.Errorf("fiberstore: set: %w", err)
 	}
 	return nil
+}
+
+// remember records what Get found under key, making room if needed.
+func (s *Storage) remember(key string, e seen) {
+	k := sha256.Sum256([]byte(key))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seen == nil {
+		s.seen = make(map[[sha256.Size]byte]seen)
+	}
+	if _, ok := s.seen[k]; !ok && len(s.seen) >= maxRemembered {
+		for old := range s.seen {
+			delete(s.seen, old)
+			break
+		}
+	}
+	s.seen[k] = e
+}
+
+// take returns and forgets what Get found under key.
+func (s *Storage) take(key string) (seen, bool) {
+	k := sha256.Sum256([]byte(key))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.seen[k]
+	if ok {
+		delete(s.seen, k)
+	}
+	return e, ok
 }
 
 // Set is [Storage.SetWithContext] with [context.Background].
@@ -114,6 +187,7 @@ func (s *Storage) DeleteWithContext(ctx context.Context, key string) error {
 	if s.store == nil {
 		return errNoStore
 	}
+	s.take(key)
 	if err := s.store.Delete(ctx, key); err != nil {
 		return fmt.Errorf("fiberstore: delete: %w", err)
 	}
@@ -132,6 +206,9 @@ func (s *Storage) ResetWithContext(ctx context.Context) error {
 	if s.store == nil {
 		return errNoStore
 	}
+	s.mu.Lock()
+	clear(s.seen)
+	s.mu.Unlock()
 	if err := s.store.Clear(ctx); err != nil {
 		return fmt.Errorf("fiberstore: reset: %w", err)
 	}
