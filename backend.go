@@ -28,10 +28,13 @@ type Backend interface {
 }
 
 // Pinner is implemented by a [Backend] that can run several statements on
-// one connection of its pool. Background cleanup uses it to hold a named lock
-// (a PostgreSQL advisory lock, MySQL GET_LOCK, a SQL Server applock) so that
-// instances sharing a database sweep one at a time. release returns the
-// connection to the pool. The database/sql backend of [New] implements it.
+// one connection of its pool, inside one transaction. Background cleanup uses
+// it to hold a lock (a PostgreSQL transaction-level advisory lock, MySQL
+// GET_LOCK, a SQL Server applock) so that instances sharing a database sweep
+// one at a time. release ends the transaction (nothing is written in it) and
+// returns the connection to the pool. Holding a transaction keeps the lock on
+// one server connection even behind a transaction-pooling proxy such as
+// PgBouncer. The database/sql backend of [New] implements it.
 type Pinner interface {
 	Pin(ctx context.Context) (b Backend, release func(), err error)
 }
@@ -62,18 +65,31 @@ func SQLBackend(c SQLConn) Backend { return sqlBackend{c} }
 
 type sqlBackend struct{ c SQLConn }
 
-// Pin implements [Pinner] when the backend wraps a [*sql.DB].
+// Pin implements [Pinner]: a transaction on one connection of a [*sql.DB] or
+// on a [*sql.Conn]; a [*sql.Tx] is used as it is.
 func (b sqlBackend) Pin(ctx context.Context) (Backend, func(), error) {
-	db, ok := b.c.(*sql.DB)
-	if !ok {
-		// A *sql.Conn or *sql.Tx is one connection already.
+	var conn *sql.Conn
+	switch c := b.c.(type) {
+	case *sql.DB:
+		var err error
+		if conn, err = c.Conn(ctx); err != nil {
+			return nil, nil, err
+		}
+	case *sql.Conn:
+		tx, err := c.BeginTx(ctx, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		return sqlBackend{tx}, func() { tx.Rollback() }, nil
+	default:
 		return b, func() {}, nil
 	}
-	conn, err := db.Conn(ctx)
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
+		conn.Close()
 		return nil, nil, err
 	}
-	return sqlBackend{conn}, func() { conn.Close() }, nil
+	return sqlBackend{tx}, func() { tx.Rollback(); conn.Close() }, nil
 }
 
 func (b sqlBackend) Exec(ctx context.Context, query string, args ...any) (int64, error) {

@@ -111,10 +111,12 @@ func (s *Store) lockSweep(ctx context.Context) (release func(), ok bool, err err
 		// The sweep's ctx may be done: unlock on a fresh one.
 		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		var ignored any
-		if err := conn.QueryRow(uctx, s.q.unlock, s.q.lockName).Scan(&ignored); err != nil {
-			s.opts.logger().Error("sqlsession: releasing the sweep lock failed", "table", s.opts.Table, "err", err)
+		if s.q.unlock != "" {
+			var ignored any
+			if err := conn.QueryRow(uctx, s.q.unlock, s.q.lockName).Scan(&ignored); err != nil {
+				s.opts.logger().Error("sqlsession: releasing the sweep lock failed", "table", s.opts.Table, "err", err)
+			}
 		}
-		unpin()
+		unpin() // ends the transaction, and with it a transaction-level lock
 	}, true, nil
 }

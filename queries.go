@@ -26,29 +26,31 @@ const maxOwnerSessions = 1000
 // queries is the SQL text of one Store, built once by New. Every value is a
 // bind parameter; the comment on each field gives the arguments in order.
 type queries struct {
-	createTable []string          // none
-	columns     string            // schema, table: the table's column names
-	addColumn   map[string]string // by column name; none
-	indexes     []string          // after columns exist; none
-	optional    []string          // the names in addColumn, in order
-	find        string            // token, now
-	findExpiry  string            // token, now: data and expiry, for sliding expiry
-	save        string            // token, data, expiry[, created, updated][, owner][, extras...]
-	touch       string            // expiry[, updated], token, now
-	delete      string            // token
-	deleteBatch string            // now, limit
-	count       string            // now
-	clear       string            // none
-	page        string            // after, now, limit
-	listOwner   string            // owner, now: token, expiry[, created, updated][, extras...]
-	ownerKeys   string            // owner: token
-	deleteOwner string            // owner
-	deleteOther string            // owner, token
-	extraNames  []string          // Options.Columns names, in order
-	lock        string            // lock name: 1 if taken, 0 if held elsewhere; "" without named locks
-	unlock      string            // lock name
-	lockName    string
-	_           struct{} // keep fields aligned in gofmt
+	createTable   []string          // none
+	columns       string            // schema, table: the table's column names
+	addColumn     map[string]string // by column name; none
+	indexes       []string          // after columns exist; none
+	indexCount    string            // schema, table, column: indexes led by the column, where CREATE INDEX has no IF NOT EXISTS
+	columnIndexes []columnIndex     // made when indexCount finds none
+	optional      []string          // the names in addColumn, in order
+	find          string            // token, now
+	findExpiry    string            // token, now: data and expiry, for sliding expiry
+	save          string            // token, data, expiry[, created, updated][, owner][, extras...]
+	touch         string            // expiry[, updated], token, now
+	delete        string            // token
+	deleteBatch   string            // now, limit
+	count         string            // now
+	clear         string            // none
+	page          string            // after, now, limit
+	listOwner     string            // owner, now: token, expiry[, created, updated][, extras...]
+	ownerKeys     string            // owner: token
+	deleteOwner   string            // owner
+	deleteOther   string            // owner, token
+	extraNames    []string          // Options.Columns names, in order
+	lock          string            // lock name: 1 if taken, 0 if held elsewhere; "" without named locks
+	unlock        string            // lock name; "" when the transaction's end releases the lock
+	lockName      string
+	_             struct{} // keep fields aligned in gofmt
 }
 
 func buildQueries(d *dialect, o *Options) queries {
@@ -82,27 +84,27 @@ func buildQueries(d *dialect, o *Options) queries {
 		exp + " " + intType + " NOT NULL",
 	}
 	q.addColumn = map[string]string{}
-	addOptional := func(name, def, mysqlIndex string) {
+	addOptional := func(name, def string) {
 		cols = append(cols, def)
 		q.optional = append(q.optional, name)
 		switch d.name {
 		case "sqlserver":
 			q.addColumn[name] = "ALTER TABLE " + t + " ADD " + def
 		case "mysql":
-			q.addColumn[name] = "ALTER TABLE " + t + " ADD COLUMN " + def + mysqlIndex
+			q.addColumn[name] = "ALTER TABLE " + t + " ADD COLUMN " + def
 		default:
 			q.addColumn[name] = "ALTER TABLE " + t + " ADD COLUMN " + def
 		}
 	}
 	if o.Timestamps {
-		addOptional(colCreated, c(colCreated)+" "+intType+" NOT NULL DEFAULT 0", "")
-		addOptional(colUpdated, c(colUpdated)+" "+intType+" NOT NULL DEFAULT 0", "")
+		addOptional(colCreated, c(colCreated)+" "+intType+" NOT NULL DEFAULT 0")
+		addOptional(colUpdated, c(colUpdated)+" "+intType+" NOT NULL DEFAULT 0")
 	}
 	if o.Owner != nil {
-		addOptional(colOwner, owner+" "+ownerType+" NULL", ", ADD INDEX "+ownerIndex+" ("+owner+")")
+		addOptional(colOwner, owner+" "+ownerType+" NULL")
 	}
 	for _, col := range o.Columns {
-		addOptional(lower(col.Name), c(col.Name)+" "+col.Type+" NULL", "")
+		addOptional(lower(col.Name), c(col.Name)+" "+col.Type+" NULL")
 		q.extraNames = append(q.extraNames, col.Name)
 	}
 	switch d.name {
@@ -125,6 +127,14 @@ func buildQueries(d *dialect, o *Options) queries {
 			cols = append(cols, "INDEX "+ownerIndex+" ("+owner+")")
 		}
 		q.createTable = []string{"CREATE TABLE IF NOT EXISTS " + t + " (" + strings.Join(cols, ", ") + ") ENGINE=InnoDB"}
+		// MySQL has no CREATE INDEX IF NOT EXISTS: a table made elsewhere
+		// (by hand, by an ORM, by an older version) gets its indexes only
+		// where none leads with the column already.
+		q.indexCount = "SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = COALESCE(NULLIF(?, ''), DATABASE()) AND table_name = ? AND column_name = ? AND seq_in_index = 1"
+		q.columnIndexes = []columnIndex{{colExpires, "CREATE INDEX " + expIndex + " ON " + t + " (" + exp + ")"}}
+		if o.Owner != nil {
+			q.columnIndexes = append(q.columnIndexes, columnIndex{colOwner, "CREATE INDEX " + ownerIndex + " ON " + t + " (" + owner + ")"})
+		}
 		q.columns = "SELECT column_name FROM information_schema.columns WHERE table_schema = COALESCE(NULLIF(?, ''), DATABASE()) AND table_name = ?"
 	case "sqlite":
 		q.createTable = []string{
@@ -238,16 +248,13 @@ func buildQueries(d *dialect, o *Options) queries {
 	reset()
 	switch d.name {
 	case "postgres":
-		n := next()
-		q.lock = "SELECT CASE WHEN pg_try_advisory_lock(hashtext(" + n + ")) THEN 1 ELSE 0 END"
-		q.unlock = "SELECT pg_advisory_unlock(hashtext(" + n + "))"
+		// Transaction-level: released when the pinned transaction ends.
+		q.lock = "SELECT CASE WHEN pg_try_advisory_xact_lock(hashtext(" + next() + ")) THEN 1 ELSE 0 END"
 	case "mysql":
 		q.lock = "SELECT COALESCE(GET_LOCK(?, 0), 0)"
 		q.unlock = "SELECT RELEASE_LOCK(?)"
 	case "sqlserver":
-		n := next()
-		q.lock = "DECLARE @r INT; EXEC @r = sp_getapplock @Resource = " + n + ", @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0; SELECT CASE WHEN @r >= 0 THEN 1 ELSE 0 END"
-		q.unlock = "EXEC sp_releaseapplock @Resource = " + n + ", @LockOwner = 'Session'"
+		q.lock = "DECLARE @r INT; EXEC @r = sp_getapplock @Resource = " + next() + ", @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 0; SELECT CASE WHEN @r >= 0 THEN 1 ELSE 0 END"
 	}
 
 	// Per-owner queries, through the owner index.
@@ -271,6 +278,10 @@ func buildQueries(d *dialect, o *Options) queries {
 	}
 	return q
 }
+
+// columnIndex is an index that CreateTable makes when no index on the table
+// starts with its column.
+type columnIndex struct{ column, create string }
 
 // limit adds a row limit to a SELECT: LIMIT n, or TOP (n) on SQL Server.
 func limit(d *dialect, query, n string) string {

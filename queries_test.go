@@ -45,7 +45,15 @@ func (q queries) dump() string {
 	}
 	if q.lock != "" {
 		add("lock", q.lock)
-		add("unlock", q.unlock)
+		if q.unlock != "" {
+			add("unlock", q.unlock)
+		}
+	}
+	if q.indexCount != "" {
+		add("indexCount", q.indexCount)
+	}
+	for _, ix := range q.columnIndexes {
+		add("index on "+ix.column, ix.create)
 	}
 	for i, s := range q.indexes {
 		add(fmt.Sprint("indexes[", i, "]"), s)

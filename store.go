@@ -142,6 +142,18 @@ func (s *Store) createTable(ctx context.Context) error {
 			return fmt.Errorf("sqlsession: create index on %s: %w", s.opts.Table, err)
 		}
 	}
+	for _, ix := range s.q.columnIndexes {
+		var n int64
+		if err := s.b.QueryRow(ctx, s.q.indexCount, s.opts.Schema, s.opts.Table, ix.column).Scan(&n); err != nil {
+			return fmt.Errorf("sqlsession: list indexes of %s: %w", s.opts.Table, err)
+		}
+		if n > 0 {
+			continue
+		}
+		if _, err := s.b.Exec(ctx, ix.create); err != nil {
+			return fmt.Errorf("sqlsession: create index on %s: %w", s.opts.Table, err)
+		}
+	}
 	return nil
 }
 

@@ -65,6 +65,9 @@ func TestCustomTable(t *testing.T) {
 				if tt.missing != "" {
 					return
 				}
+				if n := expiryIndexes(t, db, tg.Dialect, schema, table); n != 1 {
+					t.Fatalf("after CreateTable the hand-made table has %d indexes on expires_at, want 1", n)
+				}
 				tok := sqlsession.NewToken()
 				if err := s.Save(ctx, tok, []byte("in a custom table"), time.Now().Add(time.Hour)); err != nil {
 					t.Fatal(err)
@@ -87,4 +90,26 @@ func TestCustomTable(t *testing.T) {
 			t.Fatalf("CheckTable() on a missing table = %v, want ErrMissingColumn", err)
 		}
 	})
+}
+
+// expiryIndexes counts the table's indexes that lead with expires_at.
+func expiryIndexes(t *testing.T, db *sql.DB, d sqlsession.Dialect, schema, table string) int {
+	t.Helper()
+	var q string
+	args := []any{schema, table}
+	switch d {
+	case sqlsession.MySQL:
+		q = "SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? AND column_name = 'expires_at' AND seq_in_index = 1"
+		args = args[1:]
+	case sqlsession.Postgres:
+		q = "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 AND indexdef LIKE '%(expires_at)'"
+	default:
+		q = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql LIKE '%(\"expires_at\")'"
+		args = args[1:]
+	}
+	var n int
+	if err := db.QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
