@@ -45,6 +45,36 @@
 // Expired rows are never found or listed, whether or not they are deleted
 // yet. Closing the [sqlsession.Store] stops its cleanup.
 //
+// # Sliding expiry
+//
+// To end sessions after a time without use, set
+// [sqlsession.Options.IdleTimeout] on the Store and leave scs's
+// [scs.SessionManager.IdleTimeout] at zero:
+//
+//	store, err := sqlsession.New(db, sqlsession.Postgres, sqlsession.Options{
+//		IdleTimeout: 30 * time.Minute,
+//	})
+//	...
+//	sm := scs.New()
+//	sm.Lifetime = 24 * time.Hour // the absolute limit, from sign-in
+//	sm.Store = scsstore.New(store)
+//
+// scs's IdleTimeout marks every session it loads as modified, so scs
+// commits, writing the whole session, on every request. sqlsession's moves
+// the expiry only when less than nine tenths of the window is left: a
+// session that requests only read costs at most one write per tenth of the
+// window, and ends between nine tenths of the window and the window after
+// its last use. To make that work with scs, [Store.CommitCtx] stores a
+// session until at most now plus IdleTimeout (scs passes its Lifetime
+// deadline), and, since the expiry then moves without scs, [Store.FindCtx]
+// keeps the Lifetime an absolute limit: it reads the deadline that scs
+// keeps in the session data and deletes a session past it. With a Codec
+// other than [scs.GobCodec], set [Store.Codec] to it.
+//
+// With scs's default persistent cookie, the cookie's expiry is the
+// deadline: the browser keeps it for the whole Lifetime, while the server
+// ends the session after IdleTimeout without use.
+//
 // # Owners
 //
 // [Value] and [ValueWith] read one value out of scs's encoded session data,

@@ -50,6 +50,24 @@ func Example_quickStart() {
 	log.Fatal(http.ListenAndServe(":4000", sm.LoadAndSave(mux)))
 }
 
+// Sessions that end after 30 minutes without use, and 12 hours after
+// sign-in at the latest, with at most one write per 3 minutes of reading.
+func Example_slidingExpiry() {
+	store, err := sqlsession.New(db, sqlsession.Postgres, sqlsession.Options{
+		IdleTimeout:     30 * time.Minute, // not scs's IdleTimeout: it writes on every request
+		CleanupInterval: 10 * time.Minute,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+
+	sm := scs.New()
+	sm.Store = scsstore.New(store)
+	sm.Lifetime = 12 * time.Hour
+	log.Fatal(http.ListenAndServe(":4000", sm.LoadAndSave(mux)))
+}
+
 // Iterate visits every live session, here to log one user out everywhere.
 // Its keys are handles, not tokens, and the Store accepts them.
 func Example_iterate() {

@@ -1,7 +1,9 @@
 package scsstore
 
 import (
+	"bytes"
 	"context"
+	"encoding/gob"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -10,13 +12,23 @@ import (
 )
 
 // Store is an scs session store on a [sqlsession.Store]. Create one with
-// [New]; the zero Store is not usable. It is safe for concurrent use by
-// multiple goroutines, as the sqlsession.Store it wraps is.
+// [New]; the zero Store is not usable. Set Codec, if at all, before use; the
+// Store is then safe for concurrent use by multiple goroutines, as the
+// sqlsession.Store it wraps is.
 //
 // Errors come from the sqlsession.Store unchanged, so [errors.Is] finds its
 // sentinels, such as [sqlsession.ErrTooLarge] and [sqlsession.ErrClosed].
 type Store struct {
-	s *sqlsession.Store
+	// Codec is the Codec of the scs.SessionManager, which the Store uses
+	// only when the sqlsession Store slides expiry
+	// ([sqlsession.Options.IdleTimeout]): to read each session's deadline
+	// (see "Sliding expiry" in the package documentation). Default nil:
+	// [scs.GobCodec], whose deadline the Store reads without decoding the
+	// values.
+	Codec scs.Codec
+
+	s    *sqlsession.Store
+	idle time.Duration // the sqlsession Store's IdleTimeout
 }
 
 var (
@@ -30,21 +42,61 @@ var (
 // nil. Closing s (at shutdown, after the server has stopped) is up to the
 // caller; the returned Store holds nothing else.
 func New(s *sqlsession.Store) *Store {
-	return &Store{s: s}
+	return &Store{s: s, idle: s.Options().IdleTimeout}
 }
 
 // FindCtx returns the data of the live session with the given token, or a
 // key from [Store.AllCtx]. An unknown, expired or malformed token gives
 // found false and a nil error; err reports database failures only. It calls
-// [sqlsession.Store.Find].
+// [sqlsession.Store.Find], which moves the expiry of a sliding session.
+//
+// When the sqlsession Store slides expiry, a session past its scs deadline
+// (the SessionManager's Lifetime) is expired too: FindCtx deletes it and
+// reports it not found.
 func (st *Store) FindCtx(ctx context.Context, token string) (b []byte, found bool, err error) {
-	return st.s.Find(ctx, token)
+	b, found, err = st.s.Find(ctx, token)
+	if !found || err != nil || st.idle <= 0 || !st.pastDeadline(b, time.Now()) {
+		return b, found, err
+	}
+	if err := st.s.Delete(ctx, token); err != nil {
+		return nil, false, err
+	}
+	return nil, false, nil
 }
 
 // CommitCtx stores b under token until expiry, replacing the session's data
-// and expiry if it exists. It calls [sqlsession.Store.Save].
+// and expiry if it exists. It calls [sqlsession.Store.Save]. When the
+// sqlsession Store slides expiry, the expiry is at most now plus its
+// IdleTimeout, as scs's own IdleTimeout would make it.
 func (st *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
+	if st.idle > 0 {
+		if idle := time.Now().Add(st.idle); idle.Before(expiry) {
+			expiry = idle
+		}
+	}
 	return st.s.Save(ctx, token, b, expiry)
+}
+
+// pastDeadline reports whether session data b is past its scs deadline. Data
+// whose deadline cannot be read is not: scs reports it when it decodes it.
+func (st *Store) pastDeadline(b []byte, now time.Time) bool {
+	var deadline time.Time
+	if st.Codec != nil {
+		d, _, err := st.Codec.Decode(b)
+		if err != nil {
+			return false
+		}
+		deadline = d
+	} else {
+		// scs.GobCodec writes a struct of Deadline and Values; gob skips
+		// the values, registered types or not.
+		var aux struct{ Deadline time.Time }
+		if gob.NewDecoder(bytes.NewReader(b)).Decode(&aux) != nil {
+			return false
+		}
+		deadline = aux.Deadline
+	}
+	return !deadline.IsZero() && !now.Before(deadline)
 }
 
 // DeleteCtx removes the session with the given token; an unknown token is
@@ -58,12 +110,17 @@ func (st *Store) DeleteCtx(ctx context.Context, token string) error {
 // sqlsession default) a handle valid in this process, not the token. With no
 // live session it returns an empty, non-nil map. It reads the whole table
 // into memory through [sqlsession.Store.All]; on an error it returns a nil
-// map.
+// map. When the sqlsession Store slides expiry, sessions past their scs
+// deadline are left out, as [Store.FindCtx] does.
 func (st *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
 	m := make(map[string][]byte)
+	now := time.Now()
 	for e, err := range st.s.All(ctx) {
 		if err != nil {
 			return nil, err
+		}
+		if st.idle > 0 && st.pastDeadline(e.Data, now) {
+			continue
 		}
 		m[e.Key] = e.Data
 	}

@@ -70,11 +70,15 @@ func (b *fakeBackend) Query(ctx context.Context, query string, args ...any) (sql
 
 type fakeRow struct{ data []byte }
 
+// Scan fills the data, and an expiry an hour away when asked for one.
 func (r fakeRow) Scan(dest ...any) error {
 	if r.data == nil {
 		return sql.ErrNoRows
 	}
 	*dest[0].(*[]byte) = r.data
+	if len(dest) > 1 {
+		*dest[1].(*int64) = time.Now().Add(time.Hour).UnixMilli()
+	}
 	return nil
 }
 
