@@ -97,12 +97,15 @@ var routers = []router{
 }
 
 // newApp serves the routes on the router with the given name with a
-// SessionManager on e's store. Every error, from a handler or from scs,
-// fails the test.
-func newApp(t *testing.T, e *env, name string) *app {
+// SessionManager on e's store, after passing it to configure. Every error,
+// from a handler or from scs, fails the test.
+func newApp(t *testing.T, e *env, name string, configure ...func(*scs.SessionManager)) *app {
 	t.Helper()
 	sm := scs.New()
 	sm.Store = e.st
+	for _, f := range configure {
+		f(sm)
+	}
 	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
 		t.Errorf("scs: %s %s: %v", r.Method, r.URL, err)
 		http.Error(w, err.Error(), http.StatusInternalServerError)
