@@ -18,7 +18,6 @@ import (
 	"time"
 
 	scspgx "github.com/alexedwards/scs/pgxstore"
-	"github.com/alexedwards/scs/v2"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sqlsession/sqlsession"
@@ -94,7 +93,7 @@ func startWrkFloor(ctx context.Context, e *env, ln net.Listener) ([]string, func
 
 func startWrkScs(core bool) func(context.Context, *env, net.Listener) ([]string, func(), error) {
 	return func(ctx context.Context, e *env, ln net.Listener) ([]string, func(), error) {
-		sm := scs.New()
+		sm := newSessionManager()
 		if core {
 			s, err := coreOnPgx(ctx, e, nil, sqlsession.Options{})
 			if err != nil {
