@@ -10,6 +10,7 @@ replace (
 	github.com/sqlsession/sqlsession/fiberstore => ../fiberstore
 	github.com/sqlsession/sqlsession/ginstore => ../ginstore
 	github.com/sqlsession/sqlsession/gorillastore => ../gorillastore
+	github.com/sqlsession/sqlsession/gormstore => ../gormstore
 	github.com/sqlsession/sqlsession/pgxstore => ../pgxstore
 	github.com/sqlsession/sqlsession/scsstore => ../scsstore
 )
@@ -18,6 +19,7 @@ require (
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/gin-contrib/sessions v1.0.4
 	github.com/gin-gonic/gin v1.12.0
+	github.com/glebarez/sqlite v1.11.0
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/go-sql-driver/mysql v1.10.1
 	github.com/gofiber/fiber/v3 v3.1.0
@@ -28,8 +30,12 @@ require (
 	github.com/sqlsession/sqlsession/fiberstore v0.0.0-00010101000000-000000000000
 	github.com/sqlsession/sqlsession/ginstore v0.0.0-00010101000000-000000000000
 	github.com/sqlsession/sqlsession/gorillastore v0.0.0-00010101000000-000000000000
+	github.com/sqlsession/sqlsession/gormstore v0.0.0-00010101000000-000000000000
 	github.com/sqlsession/sqlsession/pgxstore v0.0.0-00010101000000-000000000000
 	github.com/sqlsession/sqlsession/scsstore v0.0.0-00010101000000-000000000000
+	gorm.io/driver/mysql v1.6.0
+	gorm.io/driver/postgres v1.6.3
+	gorm.io/gorm v1.31.2
 	modernc.org/sqlite v1.62.0
 )
 
@@ -43,6 +49,7 @@ require (
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/gabriel-vasile/mimetype v1.4.12 // indirect
 	github.com/gin-contrib/sse v1.1.0 // indirect
+	github.com/glebarez/go-sqlite v1.21.2 // indirect
 	github.com/go-playground/locales v0.14.1 // indirect
 	github.com/go-playground/universal-translator v0.18.1 // indirect
 	github.com/go-playground/validator/v10 v10.30.1 // indirect
@@ -57,6 +64,8 @@ require (
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
+	github.com/jinzhu/inflection v1.0.0 // indirect
+	github.com/jinzhu/now v1.1.5 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/klauspost/compress v1.18.4 // indirect
 	github.com/klauspost/cpuid/v2 v2.3.0 // indirect

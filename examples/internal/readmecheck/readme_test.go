@@ -105,6 +105,16 @@ var frameworks = []framework{
 			"of database/sql; give it to any adapter above. It never closes your pool;\n" +
 			"`pgxstore.Open(ctx, url, opts)` makes a pool that the Store owns and closes.",
 	},
+	{
+		name:    "GORM",
+		dir:     "gorm",
+		row:     "any of the above on a [GORM](https://gorm.io) `*gorm.DB`",
+		modules: []string{"github.com/sqlsession/sqlsession/gormstore"},
+		imports: []string{"github.com/sqlsession/sqlsession/gormstore"},
+		note: "The dialect comes from GORM's dialector. The Store's SQL goes through your `*gorm.DB`, with its\n" +
+			"pool, logger and callbacks (or inside its transaction), and the Store never closes it; give it\n" +
+			"to any adapter above. `gormstore.NewWithModel` keeps the sessions in a model of your own.",
+	},
 }
 
 // snippet returns the regions of src marked with startMarker and
