@@ -134,23 +134,39 @@ func (r *row) Scan(dest ...any) error {
 	return r.rows.Close()
 }
 
-// Pin implements [sqlsession.Pinner] with one connection of db's pool, as
-// [gorm.DB.Connection] does; release returns it. A db in a transaction or
-// on one connection already is pinned as it is.
+// Pin implements [sqlsession.Pinner] with a transaction on one connection of
+// db's pool, as [gorm.DB.Connection] pins one; release rolls it back (the
+// sweep lock writes nothing) and returns the connection. A db in a
+// transaction already is used as it is.
 func (b backend) Pin(ctx context.Context) (sqlsession.Backend, func(), error) {
-	switch b.db.Statement.ConnPool.(type) {
-	case gorm.TxCommitter, *sql.Conn:
+	if _, ok := b.db.Statement.ConnPool.(gorm.TxCommitter); ok {
 		return b, func() {}, nil
 	}
-	sqlDB, err := b.db.DB()
-	if err != nil {
-		return nil, nil, err
+	var conn *sql.Conn
+	begin, ok := b.db.Statement.ConnPool.(*sql.Conn)
+	if !ok {
+		sqlDB, err := b.db.DB()
+		if err != nil {
+			return nil, nil, err
+		}
+		if conn, err = sqlDB.Conn(ctx); err != nil {
+			return nil, nil, err
+		}
+		begin = conn
 	}
-	conn, err := sqlDB.Conn(ctx)
+	tx, err := begin.BeginTx(ctx, nil)
 	if err != nil {
+		if conn != nil {
+			conn.Close()
+		}
 		return nil, nil, err
 	}
 	pinned := b.db.Session(&gorm.Session{NewDB: true, Context: ctx})
-	pinned.Statement.ConnPool = conn
-	return backend{pinned}, func() { conn.Close() }, nil
+	pinned.Statement.ConnPool = tx
+	return backend{pinned}, func() {
+		tx.Rollback()
+		if conn != nil {
+			conn.Close()
+		}
+	}, nil
 }
