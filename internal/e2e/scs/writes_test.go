@@ -167,13 +167,16 @@ func TestLifetimeWithSliding(t *testing.T) {
 	dbtest.Each(t, dbtest.Servers, func(t *testing.T, tg dbtest.Target, db *sql.DB, schema string) {
 		t.Parallel()
 		e, _, _ := newCountingEnv(t, tg, db, schema, sqlsession.Options{IdleTimeout: time.Hour})
-		c := newApp(t, e, "net-http", func(sm *scs.SessionManager) { sm.Lifetime = time.Second }).client()
+		const lifetime = 2 * time.Second
+		c := newApp(t, e, "net-http", func(sm *scs.SessionManager) { sm.Lifetime = lifetime }).client()
+		start := time.Now()
 		c.do("POST", "/login", "user", "alice")
 		token := c.token()
-		if got := c.get("user"); got != "alice" {
+		got := c.get("user")
+		if time.Since(start) < lifetime && got != "alice" {
 			t.Fatalf("GET /get?k=user = %q, want alice", got)
 		}
-		time.Sleep(1100 * time.Millisecond)
+		time.Sleep(time.Until(start.Add(lifetime + 100*time.Millisecond)))
 		if got := c.get("user"); got != "" {
 			t.Errorf("GET /get?k=user after the Lifetime = %q, want a new session", got)
 		}
