@@ -169,14 +169,15 @@ func TestLifetimeWithSliding(t *testing.T) {
 		e, _, _ := newCountingEnv(t, tg, db, schema, sqlsession.Options{IdleTimeout: time.Hour})
 		const lifetime = 2 * time.Second
 		c := newApp(t, e, "net-http", func(sm *scs.SessionManager) { sm.Lifetime = lifetime }).client()
-		start := time.Now()
+		start := time.Now() // before the session's creation
 		c.do("POST", "/login", "user", "alice")
+		created := time.Now() // after it
 		token := c.token()
 		got := c.get("user")
 		if time.Since(start) < lifetime && got != "alice" {
 			t.Fatalf("GET /get?k=user = %q, want alice", got)
 		}
-		time.Sleep(time.Until(start.Add(lifetime + 100*time.Millisecond)))
+		time.Sleep(time.Until(created.Add(lifetime + 50*time.Millisecond)))
 		if got := c.get("user"); got != "" {
 			t.Errorf("GET /get?k=user after the Lifetime = %q, want a new session", got)
 		}
