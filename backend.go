@@ -76,7 +76,7 @@ func (b sqlBackend) Pin(ctx context.Context) (Backend, func(), error) {
 			return nil, nil, err
 		}
 	case *sql.Conn:
-		tx, err := c.BeginTx(ctx, nil)
+		tx, err := c.BeginTx(context.WithoutCancel(ctx), nil)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -84,7 +84,11 @@ func (b sqlBackend) Pin(ctx context.Context) (Backend, func(), error) {
 	default:
 		return b, func() {}, nil
 	}
-	tx, err := conn.BeginTx(ctx, nil)
+	// database/sql rolls a transaction back when its ctx ends: the lock's
+	// transaction must outlive a sweep that runs out of time, until release,
+	// or the unlock would find it gone (and a MySQL connection would go back
+	// to the pool still holding GET_LOCK).
+	tx, err := conn.BeginTx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		conn.Close()
 		return nil, nil, err

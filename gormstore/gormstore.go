@@ -154,7 +154,10 @@ func (b backend) Pin(ctx context.Context) (sqlsession.Backend, func(), error) {
 		}
 		begin = conn
 	}
-	tx, err := begin.BeginTx(ctx, nil)
+	// The transaction must outlive a sweep that runs out of time, until
+	// release: database/sql would roll it back when ctx ends, before the
+	// unlock (see the core's sqlBackend.Pin).
+	tx, err := begin.BeginTx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		if conn != nil {
 			conn.Close()
