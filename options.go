@@ -91,10 +91,14 @@ type Options struct {
 	// an existing table. Default none.
 	Columns []Column
 
-	// Replica, when set, serves Find: a read replica or a standby. A miss or
-	// an error there falls back to the primary, so a session written a moment
-	// ago and not yet replayed on the replica is still found (read your
-	// writes). Everything else uses the primary. Default nil.
+	// Replica, when set, serves Find and Lookup: a read replica or a
+	// standby. A miss or an error there falls back to the primary, so a
+	// session created a moment ago and not yet replayed is still found: a
+	// login never reads as logged out. An asynchronous replica can still
+	// serve the previous data of an updated session, or a session deleted a
+	// moment ago (a logout); where that matters, make the replica apply
+	// before commit returns (PostgreSQL synchronous_commit=remote_apply), or
+	// leave Replica unset. Everything else uses the primary. Default nil.
 	Replica Backend
 
 	// Retries bounds how often a write (Save, Touch, Delete, cleanup) is
@@ -108,7 +112,10 @@ type Options struct {
 
 	// CleanupTimeout bounds one background sweep. Instances sharing a
 	// database sweep one at a time where the dialect has named locks
-	// (PostgreSQL advisory locks, MySQL GET_LOCK, SQL Server applocks).
+	// (PostgreSQL advisory locks, MySQL GET_LOCK, SQL Server applocks). On a
+	// Galera cluster GET_LOCK holds on one node only: instances on different
+	// nodes may sweep at once, which wastes work (conflicting batches are
+	// retried) but loses nothing; sweep from one instance there if it matters.
 	// Default 1 minute.
 	CleanupTimeout time.Duration
 
