@@ -1,7 +1,6 @@
 package gorillae2e
 
 import (
-	"context"
 	"database/sql"
 	"fmt"
 	"net/http/httptest"
@@ -16,47 +15,12 @@ import (
 	"github.com/sqlsession/sqlsession/internal/testenv"
 )
 
-// counter is a sqlsession.Backend that counts the statements that write:
-// every Exec (INSERT, UPDATE, DELETE) of the Store.
-type counter struct {
-	sqlsession.Backend
-	writes *atomic.Int64
-}
-
-func (c counter) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	c.writes.Add(1)
-	return c.Backend.Exec(ctx, query, args...)
-}
-
-// pinCounter is a counter on a Backend that implements sqlsession.Pinner,
-// which it keeps implementing: the pinned connection counts too.
-type pinCounter struct{ counter }
-
-func (c pinCounter) Pin(ctx context.Context) (sqlsession.Backend, func(), error) {
-	b, release, err := c.Backend.(sqlsession.Pinner).Pin(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	return counter{b, c.writes}, release, nil
-}
-
-// countWrites wraps b so that writes counts its writes.
-func countWrites(b sqlsession.Backend, writes *atomic.Int64) sqlsession.Backend {
-	c := counter{b, writes}
-	if _, ok := b.(sqlsession.Pinner); ok {
-		return pinCounter{c}
-	}
-	return c
-}
-
-var _ sqlsession.Pinner = pinCounter{}
-
 // newCountingEnv is newEnv with a Store whose writes are counted.
 func newCountingEnv(t *testing.T, tg dbtest.Target, db *sql.DB, schema string, fw framework, opts sqlsession.Options) (*env, *atomic.Int64) {
 	t.Helper()
 	writes := new(atomic.Int64)
 	opts.Table, opts.Schema = testenv.Name("w"), schema
-	sqlStore, err := sqlsession.NewWithBackend(countWrites(sqlsession.SQLBackend(db), writes), tg.Dialect, opts)
+	sqlStore, err := sqlsession.NewWithBackend(dbtest.CountWrites(sqlsession.SQLBackend(db), writes), tg.Dialect, opts)
 	if err != nil {
 		t.Fatalf("sqlsession.NewWithBackend() = %v", err)
 	}
