@@ -101,6 +101,13 @@ func runSlice(ctx context.Context, im impl, o op, conc int, d time.Duration, max
 	if o == opDelete && del.left() == 0 {
 		return sample{}, nil
 	}
+	// Operations get a context that is never cancelled, as scs's stores
+	// use context.Background(): with a cancellable one, pgx watches every
+	// query for cancellation, which costs allocations that a store without
+	// a context never pays. The run's ctx still ends the slice.
+	opCtx := context.WithoutCancel(ctx)
+	stopWatch := context.AfterFunc(ctx, func() { stop.Store(true) })
+	defer stopWatch()
 	seeds := make([]rng, conc)
 	for i := range seeds {
 		seeds[i] = rng(uint64(time.Now().UnixNano())*2654435761 + uint64(i)*0x9e3779b97f4a7c15 | 1)
@@ -124,24 +131,24 @@ func runSlice(ctx context.Context, im impl, o op, conc int, d time.Duration, max
 				switch o {
 				case opFind:
 					var found bool
-					found, err = im.find(ctx, tok)
+					found, err = im.find(opCtx, tok)
 					if !found {
 						miss++
 					}
 				case opTouch:
-					err = im.touch(ctx, tok, time.Now().Add(lifetime))
+					err = im.touch(opCtx, tok, time.Now().Add(lifetime))
 				case opSave200:
-					err = im.save(ctx, tok, w.data200, time.Now().Add(lifetime))
+					err = im.save(opCtx, tok, w.data200, time.Now().Add(lifetime))
 				case opSave4K:
-					err = im.save(ctx, tok, w.data4K, time.Now().Add(lifetime))
+					err = im.save(opCtx, tok, w.data4K, time.Now().Add(lifetime))
 				case opMixed:
 					switch p := r.next() % 100; {
 					case p < 90:
-						_, err = im.find(ctx, tok)
+						_, err = im.find(opCtx, tok)
 					case p < 99:
-						err = im.save(ctx, tok, w.data200, time.Now().Add(lifetime))
+						err = im.save(opCtx, tok, w.data200, time.Now().Add(lifetime))
 					default:
-						err = im.del(ctx, tok)
+						err = im.del(opCtx, tok)
 					}
 				case opDelete:
 					t, ok := del.take()
@@ -149,7 +156,7 @@ func runSlice(ctx context.Context, im impl, o op, conc int, d time.Duration, max
 						stop.Store(true)
 						return
 					}
-					err = im.del(ctx, t)
+					err = im.del(opCtx, t)
 				}
 				if err != nil {
 					fail(fmt.Errorf("%s: %w", o, err))

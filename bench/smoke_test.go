@@ -80,8 +80,8 @@ func TestSmoke(t *testing.T) {
 			if db.env == testenv.PostgresDSN && len(rep.writes) != len(scenarios()) {
 				t.Errorf("writes: %d scenarios measured, want %d", len(rep.writes), len(scenarios()))
 			}
-			if len(rep.cleanup) != 1 {
-				t.Errorf("cleanup: %d databases measured, want 1", len(rep.cleanup))
+			if len(rep.cleanup) != 2 {
+				t.Errorf("cleanup: %d runs measured, want 2 (as it is, and paced)", len(rep.cleanup))
 			}
 			md := rep.markdown()
 			for _, f := range rep.families {
