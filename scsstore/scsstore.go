@@ -1,9 +1,8 @@
 package scsstore
 
 import (
-	"bytes"
 	"context"
-	"encoding/gob"
+	"log/slog"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -19,12 +18,11 @@ import (
 // Errors come from the sqlsession.Store unchanged, so [errors.Is] finds its
 // sentinels, such as [sqlsession.ErrTooLarge] and [sqlsession.ErrClosed].
 type Store struct {
-	// Codec is the Codec of the scs.SessionManager, which the Store uses
-	// only when the sqlsession Store slides expiry
-	// ([sqlsession.Options.IdleTimeout]): to read each session's deadline
-	// (see "Sliding expiry" in the package documentation). Default nil:
-	// [scs.GobCodec], whose deadline the Store reads without decoding the
-	// values.
+	// Codec is the Codec of the scs.SessionManager. FindCtx decodes each
+	// session with it, to drop rows that scs could not decode and, when the
+	// sqlsession Store slides expiry ([sqlsession.Options.IdleTimeout]), to
+	// read each session's deadline (see "Sliding expiry" in the package
+	// documentation). Default nil: [scs.GobCodec].
 	Codec scs.Codec
 
 	s    *sqlsession.Store
@@ -50,18 +48,37 @@ func New(s *sqlsession.Store) *Store {
 // found false and a nil error; err reports database failures only. It calls
 // [sqlsession.Store.Find], which moves the expiry of a sliding session.
 //
-// When the sqlsession Store slides expiry, a session past its scs deadline
-// (the SessionManager's Lifetime) is expired too: FindCtx deletes it and
-// reports it not found.
+// Data that the Codec cannot decode (a corrupt row, a type no longer
+// registered with gob) would make scs fail every request of that session
+// until it expired: FindCtx logs it, deletes the row and reports it not
+// found, so the user gets a fresh session instead. When the sqlsession Store
+// slides expiry, a session past its scs deadline (the SessionManager's
+// Lifetime) is expired too: FindCtx deletes it and reports it not found.
 func (st *Store) FindCtx(ctx context.Context, token string) (b []byte, found bool, err error) {
 	b, found, err = st.s.Find(ctx, token)
-	if !found || err != nil || st.idle <= 0 || !st.pastDeadline(b, time.Now()) {
+	if !found || err != nil {
 		return b, found, err
+	}
+	deadline, derr := st.deadline(b)
+	switch {
+	case derr != nil:
+		st.logger().WarnContext(ctx, "scsstore: session data does not decode; row deleted",
+			"session", st.s.SessionID(token), "err", derr)
+	case st.idle > 0 && !deadline.IsZero() && !time.Now().Before(deadline):
+	default:
+		return b, true, nil
 	}
 	if err := st.s.Delete(ctx, token); err != nil {
 		return nil, false, err
 	}
 	return nil, false, nil
+}
+
+func (st *Store) logger() *slog.Logger {
+	if l := st.s.Options().Logger; l != nil {
+		return l
+	}
+	return slog.Default()
 }
 
 // CommitCtx stores b under token until expiry, replacing the session's data
@@ -77,26 +94,14 @@ func (st *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry t
 	return st.s.Save(ctx, token, b, expiry)
 }
 
-// pastDeadline reports whether session data b is past its scs deadline. Data
-// whose deadline cannot be read is not: scs reports it when it decodes it.
-func (st *Store) pastDeadline(b []byte, now time.Time) bool {
-	var deadline time.Time
-	if st.Codec != nil {
-		d, _, err := st.Codec.Decode(b)
-		if err != nil {
-			return false
-		}
-		deadline = d
-	} else {
-		// scs.GobCodec writes a struct of Deadline and Values; gob skips
-		// the values, registered types or not.
-		var aux struct{ Deadline time.Time }
-		if gob.NewDecoder(bytes.NewReader(b)).Decode(&aux) != nil {
-			return false
-		}
-		deadline = aux.Deadline
+// deadline decodes session data b as scs will and returns its deadline.
+func (st *Store) deadline(b []byte) (time.Time, error) {
+	codec := st.Codec
+	if codec == nil {
+		codec = scs.GobCodec{}
 	}
-	return !deadline.IsZero() && !now.Before(deadline)
+	d, _, err := codec.Decode(b)
+	return d, err
 }
 
 // DeleteCtx removes the session with the given token; an unknown token is
@@ -110,8 +115,9 @@ func (st *Store) DeleteCtx(ctx context.Context, token string) error {
 // sqlsession default) a handle valid in this process, not the token. With no
 // live session it returns an empty, non-nil map. It reads the whole table
 // into memory through [sqlsession.Store.All]; on an error it returns a nil
-// map. When the sqlsession Store slides expiry, sessions past their scs
-// deadline are left out, as [Store.FindCtx] does.
+// map. Sessions that do not decode are left out, and so, when the
+// sqlsession Store slides expiry, are sessions past their scs deadline, as
+// [Store.FindCtx] does.
 func (st *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
 	m := make(map[string][]byte)
 	now := time.Now()
@@ -119,7 +125,8 @@ func (st *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if st.idle > 0 && st.pastDeadline(e.Data, now) {
+		d, err := st.deadline(e.Data)
+		if err != nil || st.idle > 0 && !d.IsZero() && !now.Before(d) {
 			continue
 		}
 		m[e.Key] = e.Data

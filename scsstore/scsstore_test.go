@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/sqlsession/sqlsession"
 	"github.com/sqlsession/sqlsession/scsstore"
 )
@@ -175,6 +176,7 @@ func TestContext(t *testing.T) {
 }
 
 func TestFind(t *testing.T) {
+	data := scsData(t, map[string]any{"user": "ada"})
 	tests := []struct {
 		name      string
 		row       []byte
@@ -183,9 +185,10 @@ func TestFind(t *testing.T) {
 		wantFound bool
 	}{
 		{"missing", nil, sqlsession.NewToken(), nil, false},
-		{"present", []byte("data"), sqlsession.NewToken(), []byte("data"), true},
-		{"empty token", []byte("data"), "", nil, false},
-		{"malformed token", []byte("data"), "has space", nil, false},
+		{"present", data, sqlsession.NewToken(), data, true},
+		{"corrupt row", []byte("not scs data"), sqlsession.NewToken(), nil, false},
+		{"empty token", data, "", nil, false},
+		{"malformed token", data, "has space", nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -228,8 +231,9 @@ func digest(token string) string {
 func TestAll(t *testing.T) {
 	exp := time.Now().Add(time.Hour).UnixMilli()
 	stored := []entry{
-		{digest("a"), []byte("data a"), exp},
-		{digest("b"), []byte("data b"), exp},
+		{digest("a"), scsData(t, map[string]any{"k": "a"}), exp},
+		{digest("b"), scsData(t, map[string]any{"k": "b"}), exp},
+		{digest("c"), []byte("corrupt: left out"), exp},
 	}
 	b := &fakeBackend{list: stored}
 	_, st := newStore(t, b)
@@ -237,8 +241,8 @@ func TestAll(t *testing.T) {
 	if err != nil {
 		t.Fatalf("All() = %v", err)
 	}
-	if len(all) != len(stored) {
-		t.Fatalf("All() has %d sessions, want %d", len(all), len(stored))
+	if len(all) != 2 {
+		t.Fatalf("All() has %d sessions, want the 2 that decode", len(all))
 	}
 	for key, data := range all {
 		want := -1
@@ -312,4 +316,15 @@ func TestClosed(t *testing.T) {
 	if all, err := st.All(); all != nil || !errors.Is(err, sqlsession.ErrClosed) {
 		t.Errorf("All() after Close = %v, %v, want nil, %v", all, err, sqlsession.ErrClosed)
 	}
+}
+
+// scsData encodes values as scs's default codec does, with a deadline an
+// hour away.
+func scsData(t *testing.T, values map[string]any) []byte {
+	t.Helper()
+	b, err := scs.GobCodec{}.Encode(time.Now().Add(time.Hour), values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

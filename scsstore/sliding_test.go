@@ -70,7 +70,9 @@ func TestFindDeadline(t *testing.T) {
 		{"gob, past, no sliding", 0, nil, gobData(now.Add(-time.Second)), true},
 		{"json, live", time.Hour, jsonCodec{}, withDeadline(t, jsonCodec{}, map[string]any{"u": 1}, now.Add(time.Hour)), true},
 		{"json, past", time.Hour, jsonCodec{}, withDeadline(t, jsonCodec{}, map[string]any{"u": 1}, now.Add(-time.Second)), false},
-		{"undecodable", time.Hour, nil, []byte("not gob"), true},
+		{"undecodable", time.Hour, nil, []byte("not gob"), false},
+		{"undecodable, no sliding", 0, nil, []byte("not gob"), false},
+		{"wrong codec", 0, jsonCodec{}, gobData(now.Add(time.Hour)), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := &fakeBackend{row: tc.data}

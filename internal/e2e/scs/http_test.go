@@ -302,6 +302,35 @@ func TestExpiredSession(t *testing.T) {
 	})
 }
 
+// TestCorruptRow checks that a row scs cannot decode costs its user one
+// session, not every request until it expires: the next request gets a
+// fresh session (scs would otherwise answer 500), and the row is gone.
+func TestCorruptRow(t *testing.T) {
+	eachApp(t, "net-http", func(t *testing.T, a *app) {
+		ctx := testCtx(t)
+		c := a.client()
+		c.do("POST", "/login", "user", "alice")
+		old := c.token()
+		for name, garbage := range map[string][]byte{"truncated": nil, "not gob": []byte("{not gob}")} {
+			if garbage == nil {
+				data, _, _ := a.s.Find(ctx, old)
+				garbage = data[:len(data)/2]
+			}
+			if err := a.s.Save(ctx, old, garbage, time.Now().Add(time.Hour)); err != nil {
+				t.Fatalf("Save(%s) = %v", name, err)
+			}
+			if got := c.get("user"); got != "" { // c.do fails the test on a non-200 answer
+				t.Errorf("%s row: GET /get?k=user = %q, want a fresh session", name, got)
+			}
+			if a.found(t, old) {
+				t.Errorf("%s row: still in the table after the request", name)
+			}
+			c.do("POST", "/login", "user", "alice")
+			old = c.token()
+		}
+	})
+}
+
 // TestTamperedCookie checks that a cookie naming no session gives a fresh
 // session and leaves the real one alone.
 func TestTamperedCookie(t *testing.T) {
