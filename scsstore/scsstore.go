@@ -25,6 +25,12 @@ type Store struct {
 	// documentation). Default nil: [scs.GobCodec].
 	Codec scs.Codec
 
+	// Opaque turns decoding off: FindCtx and AllCtx return whatever bytes
+	// were committed, as a plain byte store, for use without a
+	// SessionManager. Corrupt rows and scs deadlines are then left to scs.
+	// Default false.
+	Opaque bool
+
 	s    *sqlsession.Store
 	idle time.Duration // the sqlsession Store's IdleTimeout
 }
@@ -56,7 +62,7 @@ func New(s *sqlsession.Store) *Store {
 // Lifetime) is expired too: FindCtx deletes it and reports it not found.
 func (st *Store) FindCtx(ctx context.Context, token string) (b []byte, found bool, err error) {
 	b, found, err = st.s.Find(ctx, token)
-	if !found || err != nil {
+	if !found || err != nil || st.Opaque {
 		return b, found, err
 	}
 	deadline, derr := st.deadline(b)
@@ -125,9 +131,11 @@ func (st *Store) AllCtx(ctx context.Context) (map[string][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		d, err := st.deadline(e.Data)
-		if err != nil || st.idle > 0 && !d.IsZero() && !now.Before(d) {
-			continue
+		if !st.Opaque {
+			d, err := st.deadline(e.Data)
+			if err != nil || st.idle > 0 && !d.IsZero() && !now.Before(d) {
+				continue
+			}
 		}
 		m[e.Key] = e.Data
 	}
