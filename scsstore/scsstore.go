@@ -2,7 +2,9 @@ package scsstore
 
 import (
 	"context"
+	"crypto/sha256"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -33,7 +35,16 @@ type Store struct {
 
 	s    *sqlsession.Store
 	idle time.Duration // the sqlsession Store's IdleTimeout
+
+	// decoded remembers the deadlines of payloads that decoded, by their
+	// SHA-256: a session read again and again unchanged is decoded once,
+	// not on every request (a gob decode costs about 200 allocations).
+	mu      sync.Mutex
+	decoded map[[sha256.Size]byte]time.Time
 }
+
+// maxDecoded bounds the payloads a Store remembers as decoding.
+const maxDecoded = 10000
 
 var (
 	_ scs.Store            = (*Store)(nil)
@@ -102,12 +113,34 @@ func (st *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry t
 
 // deadline decodes session data b as scs will and returns its deadline.
 func (st *Store) deadline(b []byte) (time.Time, error) {
+	sum := sha256.Sum256(b)
+	st.mu.Lock()
+	d, ok := st.decoded[sum]
+	st.mu.Unlock()
+	if ok {
+		return d, nil
+	}
 	codec := st.Codec
 	if codec == nil {
 		codec = scs.GobCodec{}
 	}
 	d, _, err := codec.Decode(b)
-	return d, err
+	if err != nil {
+		return d, err
+	}
+	st.mu.Lock()
+	if st.decoded == nil {
+		st.decoded = make(map[[sha256.Size]byte]time.Time)
+	}
+	if len(st.decoded) >= maxDecoded {
+		for k := range st.decoded { // evict one at random
+			delete(st.decoded, k)
+			break
+		}
+	}
+	st.decoded[sum] = d
+	st.mu.Unlock()
+	return d, nil
 }
 
 // DeleteCtx removes the session with the given token; an unknown token is
