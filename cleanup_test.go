@@ -148,3 +148,45 @@ func TestJitter(t *testing.T) {
 		t.Fatalf("jitter(1ns) = %v, want 1ns", d)
 	}
 }
+
+// slowBackend takes d per statement, in synctest's fake time.
+type slowBackend struct {
+	fakeBackend
+	d time.Duration
+}
+
+func (b *slowBackend) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	time.Sleep(b.d)
+	return b.fakeBackend.Exec(ctx, q, args...)
+}
+
+func TestCleanupPause(t *testing.T) {
+	tests := []struct {
+		name  string
+		pause time.Duration
+		want  time.Duration // 4 batches of 10ms each
+	}{
+		{"as long as the batch", 0, 4*10*time.Millisecond + 3*10*time.Millisecond},
+		{"fixed", 50 * time.Millisecond, 4*10*time.Millisecond + 3*50*time.Millisecond},
+		{"none", -1, 4 * 10 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				b := &slowBackend{fakeBackend{affected: []int64{10, 10, 10, 3}}, 10 * time.Millisecond}
+				s, err := NewWithBackend(b, Postgres, Options{CleanupBatchSize: 10, CleanupPause: tt.pause})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close()
+				start := time.Now()
+				if n, err := s.DeleteExpired(context.Background()); n != 33 || err != nil {
+					t.Fatalf("DeleteExpired() = %d, %v, want 33, nil", n, err)
+				}
+				if got := time.Since(start); got != tt.want {
+					t.Fatalf("DeleteExpired() took %v, want %v", got, tt.want)
+				}
+			})
+		})
+	}
+}

@@ -52,6 +52,12 @@ type Options struct {
 	// Default 1000.
 	CleanupBatchSize int
 
+	// CleanupPause is the wait between two DELETE batches of DeleteExpired,
+	// which leaves the database time for live traffic while a large backlog
+	// drains. Default 0: wait as long as the previous batch took, so cleanup
+	// uses at most about half of the database's time. Negative: no pause.
+	CleanupPause time.Duration
+
 	// Timestamps adds created_at and updated_at columns (Unix milliseconds,
 	// like expires_at), set by Save and Touch. CreateTable adds them to an
 	// existing table. Default false.

@@ -488,8 +488,8 @@ func (s *Store) Delete(ctx context.Context, token string) error {
 }
 
 // DeleteExpired removes the sessions that expired before the call, in
-// statements of at most [Options.CleanupBatchSize] rows, and returns how many
-// it removed. It stops early, with the count so far, when ctx ends. Background
+// statements of at most [Options.CleanupBatchSize] rows with a pause between
+// them ([Options.CleanupPause]), and returns how many it removed. It stops early, with the count so far, when ctx ends. Background
 // cleanup ([Options.CleanupInterval], [Options.CleanupEvery]) calls it.
 func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 	if s.closed.Load() {
@@ -503,6 +503,7 @@ func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 			return total, fmt.Errorf("sqlsession: delete expired: %w", err)
 		}
 		var n int64
+		start := time.Now()
 		err := s.retry(ctx, func() (err error) {
 			n, err = s.b.Exec(ctx, s.q.deleteBatch, now, batch)
 			return err
@@ -514,6 +515,29 @@ func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 		if n < batch {
 			return total, nil
 		}
+		if err := s.pause(ctx, time.Since(start)); err != nil {
+			return total, fmt.Errorf("sqlsession: delete expired: %w", err)
+		}
+	}
+}
+
+// pause waits between two cleanup batches: Options.CleanupPause, or as long
+// as the last batch took.
+func (s *Store) pause(ctx context.Context, took time.Duration) error {
+	d := s.opts.CleanupPause
+	switch {
+	case d < 0:
+		return nil
+	case d == 0:
+		d = took
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 

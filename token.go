@@ -65,8 +65,19 @@ func (s *Store) key(token string) (string, bool) {
 			return digest, true
 		}
 	}
-	sum := sha256.Sum256([]byte(token))
-	return b64.EncodeToString(sum[:]), true
+	return digest(token), true
+}
+
+// digest returns base64url(SHA-256(token)) with one allocation, the
+// result's: the token is hashed from a stack copy, the encoding written to a
+// stack buffer.
+func digest(token string) string {
+	var in [MaxTokenLength]byte
+	n := copy(in[:], token)
+	sum := sha256.Sum256(in[:n])
+	var out [digestLen]byte
+	b64.Encode(out[:], sum[:])
+	return string(out[:])
 }
 
 // publicKey maps a stored key to what listing returns: a key that Find,
