@@ -81,7 +81,7 @@ func TestSmoke(t *testing.T) {
 				t.Errorf("writes: %d scenarios measured, want %d", len(rep.writes), len(scenarios()))
 			}
 			if len(rep.cleanup) != 2 {
-				t.Errorf("cleanup: %d runs measured, want 2 (as it is, and paced)", len(rep.cleanup))
+				t.Errorf("cleanup: %d runs measured, want 2 (default pacing, and no pause)", len(rep.cleanup))
 			}
 			md := rep.markdown()
 			for _, f := range rep.families {
