@@ -63,7 +63,7 @@ func (e *env) pgSchema(ctx context.Context) (string, error) {
 		}
 		e.pgAdmin = p
 	}
-	name := randomName("bench")
+	name := randomName("sqlsession_bench")
 	if _, err := e.pgAdmin.Exec(ctx, `CREATE SCHEMA "`+name+`"`); err != nil {
 		return "", fmt.Errorf("create schema: %w", err)
 	}
@@ -133,7 +133,7 @@ func (e *env) myDB(ctx context.Context, parseTime bool) (*sql.DB, error) {
 		}
 		e.myAdmin = db
 	}
-	name := randomName("bench")
+	name := randomName("sqlsession_bench")
 	if _, err := e.myAdmin.ExecContext(ctx, "CREATE DATABASE `"+name+"`"); err != nil {
 		return nil, fmt.Errorf("create database: %w", err)
 	}
@@ -157,7 +157,7 @@ func (e *env) myDB(ctx context.Context, parseTime bool) (*sql.DB, error) {
 // sqliteDB opens a new SQLite file in WAL mode with a busy timeout, through
 // driver "sqlite" (modernc) or "sqlite3" (mattn).
 func (e *env) sqliteDB(driver string) (*sql.DB, error) {
-	path := filepath.Join(e.dir, randomName("bench")+".db")
+	path := filepath.Join(e.dir, randomName("sqlsession_bench")+".db")
 	var dsn string
 	if driver == "sqlite" {
 		dsn = "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-32000)"

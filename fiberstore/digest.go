@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/gob"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"slices"
@@ -44,14 +45,26 @@ func decodeSession(data []byte) (reflect.Value, bool) {
 		return reflect.Value{}, false
 	}
 	var v3 map[any]any
-	if gob.NewDecoder(bytes.NewReader(data)).Decode(&v3) == nil {
+	if gobDecode(data, &v3) == nil {
 		return reflect.ValueOf(v3), true
 	}
 	var v2 map[string]any
-	if gob.NewDecoder(bytes.NewReader(data)).Decode(&v2) == nil {
+	if gobDecode(data, &v2) == nil {
 		return reflect.ValueOf(v2), true
 	}
 	return reflect.Value{}, false
+}
+
+// gobDecode decodes data into v. On some malformed input gob panics rather
+// than failing (a map key whose type cannot be a key, found by FuzzDigest):
+// here that is an error like any other, since the data comes from a table.
+func gobDecode(data []byte, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("fiberstore: malformed gob data: %v", r)
+		}
+	}()
+	return gob.NewDecoder(bytes.NewReader(data)).Decode(v)
 }
 
 // maxDepth bounds how deep appendCanonical goes into nested values.

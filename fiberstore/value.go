@@ -1,8 +1,6 @@
 package fiberstore
 
 import (
-	"bytes"
-	"encoding/gob"
 	"fmt"
 
 	"github.com/sqlsession/sqlsession"
@@ -63,12 +61,12 @@ func Value(key string) func(data []byte) (string, error) {
 // does, and returns the value under key.
 func lookup(data []byte, key string) (any, error) {
 	var v3 map[any]any
-	err3 := gob.NewDecoder(bytes.NewReader(data)).Decode(&v3)
+	err3 := gobDecode(data, &v3)
 	if err3 == nil {
 		return v3[key], nil
 	}
 	var v2 map[string]any
-	err2 := gob.NewDecoder(bytes.NewReader(data)).Decode(&v2)
+	err2 := gobDecode(data, &v2)
 	if err2 == nil {
 		return v2[key], nil
 	}

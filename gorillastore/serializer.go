@@ -66,7 +66,7 @@ func (GobSerializer) Deserialize(data []byte) (map[any]any, error) {
 		return values, nil
 	}
 	var pairs []gobPair
-	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&pairs); err != nil {
+	if err := gobDecode(data, &pairs); err != nil {
 		return nil, fmt.Errorf("gorillastore: gob decode session values: %w", err)
 	}
 	for _, p := range pairs {
@@ -184,4 +184,16 @@ func Value(key string) func(data []byte) (string, error) {
 			return "", fmt.Errorf("gorillastore: value of %q is a %T, not a string", key, v)
 		}
 	}
+}
+
+// gobDecode decodes data into v. On some malformed input gob panics rather
+// than failing (a nested map key whose type cannot be a key): since the data
+// comes from a table, that is an error like any other.
+func gobDecode(data []byte, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("malformed gob data: %v", r)
+		}
+	}()
+	return gob.NewDecoder(bytes.NewReader(data)).Decode(v)
 }

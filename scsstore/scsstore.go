@@ -3,6 +3,7 @@ package scsstore
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -124,7 +125,7 @@ func (st *Store) deadline(b []byte) (time.Time, error) {
 	if codec == nil {
 		codec = scs.GobCodec{}
 	}
-	d, _, err := codec.Decode(b)
+	d, err := decode(codec, b)
 	if err != nil {
 		return d, err
 	}
@@ -193,4 +194,17 @@ func (st *Store) Delete(token string) error {
 // All is [Store.AllCtx] with [context.Background]: no deadline.
 func (st *Store) All() (map[string][]byte, error) {
 	return st.AllCtx(context.Background())
+}
+
+// decode runs codec.Decode, turning a panic into an error: on some malformed
+// input gob panics rather than failing (a nested map key whose type cannot be
+// a key), and the data comes from a table.
+func decode(codec scs.Codec, b []byte) (d time.Time, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("scsstore: malformed session data: %v", r)
+		}
+	}()
+	d, _, err = codec.Decode(b)
+	return d, err
 }

@@ -86,7 +86,7 @@ func postgresDSN(t *testing.T) string {
 		t.Fatalf("%s is not a postgres:// URL", testenv.PostgresDSN)
 	}
 	admin := open(t, dialector(dsn))
-	schema := testenv.Name("examples")
+	schema := testenv.Name("sqlsession_ex")
 	exec(t, admin, `CREATE SCHEMA "`+schema+`"`)
 	t.Cleanup(func() { admin.Exec(`DROP SCHEMA "` + schema + `" CASCADE`) })
 	q := u.Query()
@@ -104,7 +104,7 @@ func mysqlDSN(t *testing.T) string {
 		t.Fatalf("%s: %v", testenv.MySQLDSN, err)
 	}
 	admin := open(t, dialector(dsn))
-	name := testenv.Name("examples")
+	name := testenv.Name("sqlsession_ex")
 	exec(t, admin, "CREATE DATABASE `"+name+"`")
 	t.Cleanup(func() { admin.Exec("DROP DATABASE `" + name + "`") })
 	cfg.DBName = name

@@ -28,7 +28,7 @@ func TestApp(t *testing.T) {
 	if err := admin.Ping(ctx); err != nil {
 		testenv.Unavailable(t, "server of %s unreachable: %v", testenv.PostgresDSN, err)
 	}
-	schema := testenv.Name("examples")
+	schema := testenv.Name("sqlsession_ex")
 	if _, err := admin.Exec(ctx, `CREATE SCHEMA "`+schema+`"`); err != nil {
 		t.Fatalf("CREATE SCHEMA = %v", err)
 	}

@@ -39,7 +39,7 @@ func TestOpen(t *testing.T) {
 				testenv.Unavailable(t, "%s server unreachable: %v", tt.name, err)
 			}
 
-			table := testenv.Name("examples")
+			table := testenv.Name("sqlsession_ex")
 			store, err := sqlsession.New(db, dialect, sqlsession.Options{Table: table})
 			if err != nil {
 				t.Fatalf("sqlsession.New() = %v", err)
