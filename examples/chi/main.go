@@ -13,7 +13,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"flag"
@@ -29,6 +28,7 @@ import (
 
 	"github.com/sqlsession/sqlsession"
 	"github.com/sqlsession/sqlsession/examples/internal/database"
+	"github.com/sqlsession/sqlsession/examples/internal/scsapp"
 	"github.com/sqlsession/sqlsession/examples/internal/serve"
 )
 
@@ -87,49 +87,8 @@ func newApp(ctx context.Context, db *sql.DB, dialect sqlsession.Dialect) (_ http
 	r := chi.NewRouter()
 	r.Use(sm.LoadAndSave)
 	// snippet:end
-	routes(r, sm)
+	r.Get("/", scsapp.Visit(sm))
+	r.Post("/login", scsapp.Login(sm))
+	r.Post("/logout", scsapp.Logout(sm))
 	return r, func() { store.Close() }, nil
-}
-
-// routes adds the application's handlers to router.
-func routes(router chi.Router, sm *scs.SessionManager) {
-	router.Get("/", func(w http.ResponseWriter, r *http.Request) {
-		count := sm.GetInt(r.Context(), "count") + 1
-		sm.Put(r.Context(), "count", count)
-		reply(w, "count=%d user=%s\n", count, cmp.Or(sm.GetString(r.Context(), "user"), "anonymous"))
-	})
-	router.Post("/login", func(w http.ResponseWriter, r *http.Request) {
-		user := r.FormValue("user")
-		if user == "" {
-			http.Error(w, "the user parameter is missing", http.StatusBadRequest)
-			return
-		}
-		// A new token at login: a token planted in the browser before
-		// (session fixation) is worthless afterwards.
-		if err := sm.RenewToken(r.Context()); err != nil {
-			fail(w, err)
-			return
-		}
-		sm.Put(r.Context(), "user", user)
-		reply(w, "user=%s\n", user)
-	})
-	router.Post("/logout", func(w http.ResponseWriter, r *http.Request) {
-		if err := sm.Destroy(r.Context()); err != nil {
-			fail(w, err)
-			return
-		}
-		reply(w, "logged out\n")
-	})
-}
-
-// reply writes a plain-text response.
-func reply(w http.ResponseWriter, format string, args ...any) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	fmt.Fprintf(w, format, args...)
-}
-
-// fail logs err and answers 500 without showing it to the client.
-func fail(w http.ResponseWriter, err error) {
-	slog.Error("request failed", "err", err)
-	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 }

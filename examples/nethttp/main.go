@@ -13,7 +13,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"flag"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/sqlsession/sqlsession"
 	"github.com/sqlsession/sqlsession/examples/internal/database"
+	"github.com/sqlsession/sqlsession/examples/internal/scsapp"
 	"github.com/sqlsession/sqlsession/examples/internal/serve"
 )
 
@@ -85,49 +85,6 @@ func newApp(ctx context.Context, db *sql.DB, dialect sqlsession.Dialect) (_ http
 	mux := http.NewServeMux()
 	handler := sm.LoadAndSave(mux)
 	// snippet:end
-	routes(mux, sm)
+	scsapp.Routes(mux, sm)
 	return handler, func() { store.Close() }, nil
-}
-
-// routes adds the application's handlers to mux.
-func routes(mux *http.ServeMux, sm *scs.SessionManager) {
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		count := sm.GetInt(r.Context(), "count") + 1
-		sm.Put(r.Context(), "count", count)
-		reply(w, "count=%d user=%s\n", count, cmp.Or(sm.GetString(r.Context(), "user"), "anonymous"))
-	})
-	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		user := r.FormValue("user")
-		if user == "" {
-			http.Error(w, "the user parameter is missing", http.StatusBadRequest)
-			return
-		}
-		// A new token at login: a token planted in the browser before
-		// (session fixation) is worthless afterwards.
-		if err := sm.RenewToken(r.Context()); err != nil {
-			fail(w, err)
-			return
-		}
-		sm.Put(r.Context(), "user", user)
-		reply(w, "user=%s\n", user)
-	})
-	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
-		if err := sm.Destroy(r.Context()); err != nil {
-			fail(w, err)
-			return
-		}
-		reply(w, "logged out\n")
-	})
-}
-
-// reply writes a plain-text response.
-func reply(w http.ResponseWriter, format string, args ...any) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	fmt.Fprintf(w, format, args...)
-}
-
-// fail logs err and answers 500 without showing it to the client.
-func fail(w http.ResponseWriter, err error) {
-	slog.Error("request failed", "err", err)
-	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 }
