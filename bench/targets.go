@@ -66,14 +66,14 @@ func families() []family {
 		{"postgres-sql", "postgres", "PostgreSQL through database/sql (pgx stdlib)", append([]target{
 			{"raw database/sql", roleFloor, openSQLFloor("postgres", false)},
 			{"sqlsession database/sql", roleCore, openSQLCore("postgres", true)},
-			{"scs postgresstore", rolePeer, openScsPostgres},
+			{"scs postgresstore", rolePeer, openScs("postgres", "postgres", func(db *sql.DB) scsStore { return scspostgres.NewWithCleanupInterval(db, 0) })},
 		}, gormTargets("postgres")...)},
 		{"mysql", "mysql", "MariaDB through database/sql (go-sql-driver/mysql, default DSN: no interpolateParams)", append([]target{
 			{"raw database/sql, prepared once", roleFloor, openSQLFloor("mysql", true)},
 			{"raw database/sql, ad hoc", roleRef, openSQLFloor("mysql", false)},
 			{"sqlsession database/sql", roleCore, openSQLCore("mysql", true)},
 			{"sqlsession on SQLBackend (ad hoc)", roleRef, openSQLCore("mysql", false)},
-			{"scs mysqlstore", rolePeer, openScsMySQL},
+			{"scs mysqlstore", rolePeer, openScs("mysql", "mysql", func(db *sql.DB) scsStore { return scsmysql.NewWithCleanupInterval(db, 0) })},
 		}, gormTargets("mysql")...)},
 		{"sqlite-modernc", "sqlite", "SQLite through database/sql (modernc.org/sqlite, pure Go)", []target{
 			{"raw database/sql, prepared once", roleFloor, openSQLFloor("sqlite", true)},
@@ -84,7 +84,7 @@ func families() []family {
 			{"raw database/sql, prepared once", roleFloor, openSQLFloor("sqlite3", true)},
 			{"raw database/sql, ad hoc", roleRef, openSQLFloor("sqlite3", false)},
 			{"sqlsession database/sql", roleCore, openSQLCore("sqlite3", true)},
-			{"scs sqlite3store", rolePeer, openScsSQLite},
+			{"scs sqlite3store", rolePeer, openScs("sqlite3", "sqlite", func(db *sql.DB) scsStore { return scssqlite.NewWithCleanupInterval(db, 0) })},
 		}},
 	}
 }
@@ -256,40 +256,19 @@ func openSQLCore(driver string, viaNew bool) func(context.Context, *env) (*insta
 	}
 }
 
-func openScsPostgres(ctx context.Context, e *env) (*instance, error) {
-	db, err := openDB(ctx, e, "postgres", false)
-	if err != nil {
-		return nil, err
+// openScs opens one of scs's database/sql stores on its own table, with its
+// cleanup goroutine off.
+func openScs(driver, dialect string, newStore func(*sql.DB) scsStore) func(context.Context, *env) (*instance, error) {
+	return func(ctx context.Context, e *env) (*instance, error) {
+		db, err := openDB(ctx, e, driver, false)
+		if err != nil {
+			return nil, err
+		}
+		if err := createScsTable(ctx, sqlExec(db), dialect); err != nil {
+			return nil, err
+		}
+		return &instance{impl: scsImpl{newStore(db)}, seed: settled(scsSeed(sqlExec(db), dialect), sqlExec(db), dialect), noTouch: true}, nil
 	}
-	if err := createScsTable(ctx, sqlExec(db), "postgres"); err != nil {
-		return nil, err
-	}
-	st := scspostgres.NewWithCleanupInterval(db, 0)
-	return &instance{impl: scsImpl{st}, seed: settled(scsSeed(sqlExec(db), "postgres"), sqlExec(db), "postgres"), noTouch: true}, nil
-}
-
-func openScsMySQL(ctx context.Context, e *env) (*instance, error) {
-	db, err := openDB(ctx, e, "mysql", false)
-	if err != nil {
-		return nil, err
-	}
-	if err := createScsTable(ctx, sqlExec(db), "mysql"); err != nil {
-		return nil, err
-	}
-	st := scsmysql.NewWithCleanupInterval(db, 0)
-	return &instance{impl: scsImpl{st}, seed: settled(scsSeed(sqlExec(db), "mysql"), sqlExec(db), "mysql"), noTouch: true}, nil
-}
-
-func openScsSQLite(ctx context.Context, e *env) (*instance, error) {
-	db, err := openDB(ctx, e, "sqlite3", false)
-	if err != nil {
-		return nil, err
-	}
-	if err := createScsTable(ctx, sqlExec(db), "sqlite"); err != nil {
-		return nil, err
-	}
-	st := scssqlite.NewWithCleanupInterval(db, 0)
-	return &instance{impl: scsImpl{st}, seed: settled(scsSeed(sqlExec(db), "sqlite"), sqlExec(db), "sqlite"), noTouch: true}, nil
 }
 
 // gormDB opens GORM on a fresh database/sql pool, with GORM's defaults
