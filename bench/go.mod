@@ -27,12 +27,12 @@ require (
 	github.com/gorilla/sessions v1.4.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/mattn/go-sqlite3 v1.14.53
-	github.com/sqlsession/sqlsession v0.0.0-00010101000000-000000000000
-	github.com/sqlsession/sqlsession/fiberstore v0.0.0-00010101000000-000000000000
-	github.com/sqlsession/sqlsession/gorillastore v0.0.0-00010101000000-000000000000
-	github.com/sqlsession/sqlsession/gormstore v0.0.0-00010101000000-000000000000
-	github.com/sqlsession/sqlsession/pgxstore v0.0.0-00010101000000-000000000000
-	github.com/sqlsession/sqlsession/scsstore v0.0.0-00010101000000-000000000000
+	github.com/sqlsession/sqlsession v0.1.0
+	github.com/sqlsession/sqlsession/fiberstore v0.1.0
+	github.com/sqlsession/sqlsession/gorillastore v0.1.0
+	github.com/sqlsession/sqlsession/gormstore v0.1.0
+	github.com/sqlsession/sqlsession/pgxstore v0.1.0
+	github.com/sqlsession/sqlsession/scsstore v0.1.0
 	github.com/wader/gormstore/v2 v2.0.3
 	gorm.io/driver/mysql v1.6.0
 	gorm.io/driver/postgres v1.6.3

@@ -26,13 +26,13 @@ require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/labstack/echo-contrib v0.50.1
 	github.com/labstack/echo/v4 v4.16.0
-	github.com/sqlsession/sqlsession v0.0.0-00010101000000-000000000000
-	github.com/sqlsession/sqlsession/fiberstore v0.0.0-00010101000000-000000000000
-	github.com/sqlsession/sqlsession/ginstore v0.0.0-00010101000000-000000000000
-	github.com/sqlsession/sqlsession/gorillastore v0.0.0-00010101000000-000000000000
-	github.com/sqlsession/sqlsession/gormstore v0.0.0-00010101000000-000000000000
-	github.com/sqlsession/sqlsession/pgxstore v0.0.0-00010101000000-000000000000
-	github.com/sqlsession/sqlsession/scsstore v0.0.0-00010101000000-000000000000
+	github.com/sqlsession/sqlsession v0.1.0
+	github.com/sqlsession/sqlsession/fiberstore v0.1.0
+	github.com/sqlsession/sqlsession/ginstore v0.1.0
+	github.com/sqlsession/sqlsession/gorillastore v0.1.0
+	github.com/sqlsession/sqlsession/gormstore v0.1.0
+	github.com/sqlsession/sqlsession/pgxstore v0.1.0
+	github.com/sqlsession/sqlsession/scsstore v0.1.0
 	gorm.io/driver/mysql v1.6.0
 	gorm.io/driver/postgres v1.6.3
 	gorm.io/gorm v1.31.2

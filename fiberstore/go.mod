@@ -9,7 +9,7 @@ replace github.com/sqlsession/sqlsession => ../
 
 require (
 	github.com/gofiber/fiber/v3 v3.1.0
-	github.com/sqlsession/sqlsession v0.0.0-00010101000000-000000000000
+	github.com/sqlsession/sqlsession v0.1.0
 )
 
 require (

@@ -12,8 +12,8 @@ replace (
 require (
 	github.com/gin-contrib/sessions v1.0.4
 	github.com/gin-gonic/gin v1.10.1
-	github.com/sqlsession/sqlsession v0.0.0-00010101000000-000000000000
-	github.com/sqlsession/sqlsession/gorillastore v0.0.0-00010101000000-000000000000
+	github.com/sqlsession/sqlsession v0.1.0
+	github.com/sqlsession/sqlsession/gorillastore v0.1.0
 )
 
 require (

@@ -8,7 +8,7 @@ replace github.com/sqlsession/sqlsession => ../
 
 require (
 	github.com/glebarez/sqlite v1.11.0
-	github.com/sqlsession/sqlsession v0.0.0-00010101000000-000000000000
+	github.com/sqlsession/sqlsession v0.1.0
 	gorm.io/driver/mysql v1.6.0
 	gorm.io/driver/postgres v1.6.3
 	gorm.io/gorm v1.31.2

@@ -8,7 +8,7 @@ replace github.com/sqlsession/sqlsession => ../
 
 require (
 	github.com/jackc/pgx/v5 v5.12.0
-	github.com/sqlsession/sqlsession v0.0.0-00010101000000-000000000000
+	github.com/sqlsession/sqlsession v0.1.0
 )
 
 require (

@@ -7,5 +7,5 @@ replace github.com/sqlsession/sqlsession => ../
 
 require (
 	github.com/alexedwards/scs/v2 v2.9.0
-	github.com/sqlsession/sqlsession v0.0.0-00010101000000-000000000000
+	github.com/sqlsession/sqlsession v0.1.0
 )

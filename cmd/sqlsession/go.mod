@@ -14,9 +14,9 @@ require (
 	github.com/go-sql-driver/mysql v1.10.1
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/microsoft/go-mssqldb v1.11.2
-	github.com/sqlsession/sqlsession v0.0.0-00010101000000-000000000000
-	github.com/sqlsession/sqlsession/internal/dbtest v0.0.0-00010101000000-000000000000
-	github.com/sqlsession/sqlsession/scsstore v0.0.0-00010101000000-000000000000
+	github.com/sqlsession/sqlsession v0.1.0
+	github.com/sqlsession/sqlsession/internal/dbtest v0.1.0
+	github.com/sqlsession/sqlsession/scsstore v0.1.0
 	modernc.org/sqlite v1.62.0
 )
 

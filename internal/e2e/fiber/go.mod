@@ -15,9 +15,9 @@ replace (
 require (
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/gofiber/fiber/v3 v3.1.0
-	github.com/sqlsession/sqlsession v0.0.0-00010101000000-000000000000
-	github.com/sqlsession/sqlsession/fiberstore v0.0.0-00010101000000-000000000000
-	github.com/sqlsession/sqlsession/internal/dbtest v0.0.0-00010101000000-000000000000
+	github.com/sqlsession/sqlsession v0.1.0
+	github.com/sqlsession/sqlsession/fiberstore v0.1.0
+	github.com/sqlsession/sqlsession/internal/dbtest v0.1.0
 )
 
 require (

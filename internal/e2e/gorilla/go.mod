@@ -21,10 +21,10 @@ require (
 	github.com/gorilla/sessions v1.4.0
 	github.com/labstack/echo-contrib v0.50.1
 	github.com/labstack/echo/v4 v4.16.0
-	github.com/sqlsession/sqlsession v0.0.0-00010101000000-000000000000
-	github.com/sqlsession/sqlsession/ginstore v0.0.0-00010101000000-000000000000
-	github.com/sqlsession/sqlsession/gorillastore v0.0.0-00010101000000-000000000000
-	github.com/sqlsession/sqlsession/internal/dbtest v0.0.0-00010101000000-000000000000
+	github.com/sqlsession/sqlsession v0.1.0
+	github.com/sqlsession/sqlsession/ginstore v0.1.0
+	github.com/sqlsession/sqlsession/gorillastore v0.1.0
+	github.com/sqlsession/sqlsession/internal/dbtest v0.1.0
 )
 
 require (

@@ -14,9 +14,9 @@ replace (
 require (
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/go-chi/chi/v5 v5.5.0
-	github.com/sqlsession/sqlsession v0.0.0-00010101000000-000000000000
-	github.com/sqlsession/sqlsession/internal/dbtest v0.0.0-00010101000000-000000000000
-	github.com/sqlsession/sqlsession/scsstore v0.0.0-00010101000000-000000000000
+	github.com/sqlsession/sqlsession v0.1.0
+	github.com/sqlsession/sqlsession/internal/dbtest v0.1.0
+	github.com/sqlsession/sqlsession/scsstore v0.1.0
 )
 
 require (

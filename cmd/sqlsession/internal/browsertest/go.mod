@@ -14,8 +14,8 @@ replace (
 
 require (
 	github.com/chromedp/chromedp v0.23.0
-	github.com/sqlsession/sqlsession v0.0.0-00010101000000-000000000000
-	github.com/sqlsession/sqlsession/cmd/sqlsession v0.0.0-00010101000000-000000000000
+	github.com/sqlsession/sqlsession v0.1.0
+	github.com/sqlsession/sqlsession/cmd/sqlsession v0.1.0
 	modernc.org/sqlite v1.62.0
 )
 
@@ -28,7 +28,7 @@ require (
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
-	github.com/sqlsession/sqlsession/scsstore v0.0.0-00010101000000-000000000000 // indirect
+	github.com/sqlsession/sqlsession/scsstore v0.1.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	modernc.org/libc v1.80.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
