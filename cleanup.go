@@ -3,6 +3,7 @@ package sqlsession
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 )
@@ -119,4 +120,58 @@ func (s *Store) lockSweep(ctx context.Context) (release func(), ok bool, err err
 		}
 		unpin() // ends the transaction, and with it a transaction-level lock
 	}, true, nil
+}
+
+// DeleteExpired removes the sessions that expired before the call, in
+// statements of at most [Options.CleanupBatchSize] rows with a pause between
+// them ([Options.CleanupPause]), and returns how many it removed. It stops early, with the count so far, when ctx ends. Background
+// cleanup ([Options.CleanupInterval], [Options.CleanupEvery]) calls it.
+func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
+	if s.closed.Load() {
+		return 0, ErrClosed
+	}
+	now := s.now().UnixMilli()
+	batch := int64(s.opts.CleanupBatchSize)
+	var total int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, fmt.Errorf("sqlsession: delete expired: %w", err)
+		}
+		var n int64
+		start := time.Now()
+		err := s.retry(ctx, func() (err error) {
+			n, err = s.b.Exec(ctx, s.q.deleteBatch, now, -now, batch)
+			return err
+		})
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("sqlsession: delete expired: %w", err)
+		}
+		if n < batch {
+			return total, nil
+		}
+		if err := s.pause(ctx, time.Since(start)); err != nil {
+			return total, fmt.Errorf("sqlsession: delete expired: %w", err)
+		}
+	}
+}
+
+// pause waits between two cleanup batches: Options.CleanupPause, or as long
+// as the last batch took.
+func (s *Store) pause(ctx context.Context, took time.Duration) error {
+	d := s.opts.CleanupPause
+	switch {
+	case d < 0:
+		return nil
+	case d == 0:
+		d = took
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

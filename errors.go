@@ -32,6 +32,23 @@ var (
 	// set.
 	ErrNoOwner = errors.New("sqlsession: Options.Owner is not set")
 
+	// ErrConflict is returned by [Store.SaveIf] when the session no longer has
+	// the version that was read: another request saved it since, or it was
+	// deleted, renewed or has expired. Nothing is written; read it again with
+	// [Store.Lookup] and apply the change to what is there now.
+	ErrConflict = errors.New("sqlsession: session changed since it was read")
+
+	// ErrInvalidExpiry is returned by [Store.Save], [Store.SaveIf] and
+	// [Store.Touch] for an expiry before the year 1 or after the year 9999,
+	// which the table cannot hold. Nothing is written.
+	ErrInvalidExpiry = errors.New("sqlsession: expiry out of range")
+
+	// ErrInvalidOwner is returned by [Store.Save] and [Store.SaveIf] when the
+	// [Options.Owner] hook returns an owner that [ValidOwner] rejects, and by
+	// [Store.ListByOwner], [Store.DeleteByOwner], [Store.DeleteOthers] and
+	// [Store.DeleteByID] for such an owner. Nothing is written or deleted.
+	ErrInvalidOwner = errors.New("sqlsession: invalid owner")
+
 	// ErrInvalidOptions is returned by [New] and [NewWithBackend] for a missing
 	// database or dialect, or an [Options] field out of range.
 	ErrInvalidOptions = errors.New("sqlsession: invalid options")

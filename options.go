@@ -12,6 +12,7 @@ const (
 	DefaultLifetime         = 24 * time.Hour
 	DefaultMaxDataSize      = 4 << 20
 	DefaultCleanupBatchSize = 1000
+	DefaultDeleteGrace      = time.Hour
 )
 
 // Options configures a [Store]. The zero value is valid and means "use the
@@ -36,6 +37,15 @@ type Options struct {
 	// expiry moves at most once per IdleTimeout/10. It never moves an expiry
 	// backwards. Default 0: off, Find never writes.
 	IdleTimeout time.Duration
+
+	// DeleteGrace is how long a deleted session's key is remembered (as a
+	// tombstone row) so that no Save re-creates it: a request that loaded the
+	// session before a logout, a revoke or a token renewal and saves after it
+	// does not bring the session back. Find, Lookup, Count, All and
+	// ListByOwner never see tombstones; DeleteExpired removes them once the
+	// grace has passed. Default 1h. Negative: rows are deleted at once, and a
+	// late Save may re-create them.
+	DeleteGrace time.Duration
 
 	// CleanupInterval runs DeleteExpired on a timer, about this often (±10%
 	// jitter, so many instances do not sweep in step). Default 0: no timer.
@@ -163,6 +173,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MaxDataSize == 0 {
 		o.MaxDataSize = DefaultMaxDataSize
 	}
+	if o.DeleteGrace == 0 {
+		o.DeleteGrace = DefaultDeleteGrace
+	}
 	if o.CleanupBatchSize == 0 {
 		o.CleanupBatchSize = DefaultCleanupBatchSize
 	}
@@ -178,7 +191,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.CleanupTimeout == 0 {
 		o.CleanupTimeout = time.Minute
 	}
-	seen := map[string]bool{colToken: true, colData: true, colExpires: true, colCreated: true, colUpdated: true, colOwner: true}
+	seen := map[string]bool{colToken: true, colData: true, colExpires: true, colCreated: true, colUpdated: true, colOwner: true, colVersion: true}
 	for _, c := range o.Columns {
 		if err := checkIdent("column", c.Name); err != nil {
 			return o, err

@@ -49,7 +49,7 @@ func publicID(key string) string {
 // ListByOwner returns the live sessions of owner, latest expiry first, at
 // most 1000. It needs [Options.Owner].
 func (s *Store) ListByOwner(ctx context.Context, owner string) ([]Info, error) {
-	if err := s.ownerOp(); err != nil {
+	if err := s.ownerOp(owner); err != nil {
 		return nil, err
 	}
 	if owner == "" {
@@ -100,17 +100,23 @@ func (s *Store) ListByOwner(ctx context.Context, owner string) ([]Info, error) {
 }
 
 // DeleteByOwner deletes every session of owner ("log out everywhere") and
-// returns how many it deleted. It needs [Options.Owner].
+// returns how many it deleted. Like [Store.Delete], it leaves their keys
+// remembered for [Options.DeleteGrace], so that requests still running with
+// one of them cannot save it back. It needs [Options.Owner].
 func (s *Store) DeleteByOwner(ctx context.Context, owner string) (int64, error) {
-	if err := s.ownerOp(); err != nil {
+	if err := s.ownerOp(owner); err != nil {
 		return 0, err
 	}
 	if owner == "" {
 		return 0, nil
 	}
+	query, args := s.q.deleteOwnerNow, []any{owner}
+	if s.opts.DeleteGrace > 0 {
+		query, args = s.q.deleteOwner, []any{[]byte{}, s.graceVersion(), owner}
+	}
 	var n int64
 	err := s.retry(ctx, func() (err error) {
-		n, err = s.b.Exec(ctx, s.q.deleteOwner, owner)
+		n, err = s.b.Exec(ctx, query, args...)
 		return err
 	})
 	if err != nil {
@@ -120,10 +126,12 @@ func (s *Store) DeleteByOwner(ctx context.Context, owner string) (int64, error) 
 }
 
 // DeleteOthers deletes every session of owner except the one with token
-// keep ("log out other devices") and returns how many it deleted. It needs
-// [Options.Owner].
+// keep ("log out other devices") and returns how many it deleted. keep must
+// be the token of a live session of owner (not its [Info.ID]): otherwise
+// DeleteOthers deletes nothing and returns an error wrapping
+// [ErrInvalidToken]. It needs [Options.Owner].
 func (s *Store) DeleteOthers(ctx context.Context, owner, keep string) (int64, error) {
-	if err := s.ownerOp(); err != nil {
+	if err := s.ownerOp(owner); err != nil {
 		return 0, err
 	}
 	if owner == "" {
@@ -131,11 +139,24 @@ func (s *Store) DeleteOthers(ctx context.Context, owner, keep string) (int64, er
 	}
 	key, ok := s.key(keep)
 	if !ok {
-		return s.DeleteByOwner(ctx, owner)
+		return 0, fmt.Errorf("sqlsession: delete others: %w: keep is not a session token", ErrInvalidToken)
+	}
+	var mine int64
+	err := s.b.QueryRow(ctx, s.q.ownerHas, key, owner, s.now().UnixMilli()).Scan(&mine)
+	if err != nil {
+		return 0, fmt.Errorf("sqlsession: delete others: %w", err)
+	}
+	if mine == 0 {
+		return 0, fmt.Errorf("sqlsession: delete others: %w: keep is not the token of a live session of %q "+
+			"(pass the current session's token, not its SessionID)", ErrInvalidToken, owner)
+	}
+	query, args := s.q.deleteOtherNow, []any{owner, key}
+	if s.opts.DeleteGrace > 0 {
+		query, args = s.q.deleteOther, []any{[]byte{}, s.graceVersion(), owner, key}
 	}
 	var n int64
-	err := s.retry(ctx, func() (err error) {
-		n, err = s.b.Exec(ctx, s.q.deleteOther, owner, key)
+	err = s.retry(ctx, func() (err error) {
+		n, err = s.b.Exec(ctx, query, args...)
 		return err
 	})
 	if err != nil {
@@ -149,7 +170,7 @@ func (s *Store) DeleteOthers(ctx context.Context, owner, keep string) (int64, er
 // are never touched, so a page may pass an ID straight from a form as long as
 // owner is the signed-in user. It needs [Options.Owner].
 func (s *Store) DeleteByID(ctx context.Context, owner, id string) (bool, error) {
-	if err := s.ownerOp(); err != nil {
+	if err := s.ownerOp(owner); err != nil {
 		return false, err
 	}
 	if owner == "" || id == "" {
@@ -178,21 +199,21 @@ func (s *Store) DeleteByID(ctx context.Context, owner, id string) (bool, error) 
 	if match == "" {
 		return false, nil
 	}
-	n, err := s.b.Exec(ctx, s.q.delete, match)
+	n, err := s.deleteKey(ctx, match)
 	if err != nil {
 		return false, fmt.Errorf("sqlsession: delete by id: %w", err)
 	}
 	return n > 0, nil
 }
 
-func (s *Store) ownerOp() error {
+func (s *Store) ownerOp(owner string) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
 	if s.opts.Owner == nil {
 		return ErrNoOwner
 	}
-	return nil
+	return ValidOwner(owner)
 }
 
 // OwnerString renders a decoded session value as an owner or column value,

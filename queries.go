@@ -15,6 +15,7 @@ const (
 	colCreated = "created_at"
 	colUpdated = "updated_at"
 	colOwner   = "owner"
+	colVersion = "version"
 )
 
 // requiredColumns are the columns every session table must have.
@@ -26,37 +27,44 @@ const maxOwnerSessions = 1000
 // queries is the SQL text of one Store, built once by New. Every value is a
 // bind parameter; the comment on each field gives the arguments in order.
 type queries struct {
-	createTable   []string          // none
-	columns       string            // schema, table: the table's column names
-	addColumn     map[string]string // by column name; none
-	indexes       []string          // after columns exist; none
-	indexCount    string            // schema, table, column: indexes led by the column, where CREATE INDEX has no IF NOT EXISTS
-	columnIndexes []columnIndex     // made when indexCount finds none
-	optional      []string          // the names in addColumn, in order
-	find          string            // token, now
-	findExpiry    string            // token, now: data and expiry, for sliding expiry
-	save          string            // token, data, expiry[, created, updated][, owner][, extras...]
-	touch         string            // expiry[, updated], token, now
-	delete        string            // token
-	deleteBatch   string            // now, limit
-	count         string            // now
-	clear         string            // none
-	page          string            // after, now, limit
-	listOwner     string            // owner, now: token, expiry[, created, updated][, extras...]
-	ownerKeys     string            // owner: token
-	deleteOwner   string            // owner
-	deleteOther   string            // owner, token
-	extraNames    []string          // Options.Columns names, in order
-	lock          string            // lock name: 1 if taken, 0 if held elsewhere; "" without named locks
-	unlock        string            // lock name; "" when the transaction's end releases the lock
-	lockName      string
-	_             struct{} // keep fields aligned in gofmt
+	createTable    []string          // none
+	columns        string            // schema, table: the table's column names
+	addColumn      map[string]string // by column name; none
+	indexes        []string          // after columns exist; none
+	indexCount     string            // schema, table, column: indexes led by the column, where CREATE INDEX has no IF NOT EXISTS
+	columnIndexes  []columnIndex     // made when indexCount finds none
+	optional       []string          // the names in addColumn, in order
+	find           string            // token, now
+	findExpiry     string            // token, now: data, expiry and version
+	save           string            // token, data, expiry[, created, updated][, owner][, extras...]; refused by a tombstone
+	saveIf         string            // data, expiry[, updated][, owner][, extras...], token, version, now
+	touch          string            // expiry[, updated], token, now
+	delete         string            // token: the row itself, at once
+	tombstone      string            // data (empty), grace deadline, token: a deleted row that refuses saves
+	deleteBatch    string            // now, -now, limit: expired rows and tombstones past their grace
+	count          string            // now
+	clear          string            // none
+	page           string            // after, now, limit
+	listOwner      string            // owner, now: token, expiry[, created, updated][, extras...]
+	ownerKeys      string            // owner: token
+	ownerHas       string            // token, owner, now: 1 if the token is a live session of owner
+	deleteOwner    string            // data (empty), grace deadline, owner: tombstones
+	deleteOther    string            // data (empty), grace deadline, owner, token: tombstones
+	deleteOwnerNow string            // owner: without tombstones (Options.DeleteGrace < 0)
+	deleteOtherNow string            // owner, token
+	extraNames     []string          // Options.Columns names, in order
+	lock           string            // lock name: 1 if taken, 0 if held elsewhere; "" without named locks
+	unlock         string            // lock name; "" when the transaction's end releases the lock
+	lockName       string
+	ownerType      string   // schema, table: the owner column type, where ownerFix may be needed
+	ownerFix       string   // none: makes the owner column compare byte for byte
+	_              struct{} // keep fields aligned in gofmt
 }
 
 func buildQueries(d *dialect, o *Options) queries {
 	t := d.ident(o.Schema, o.Table)
 	c := func(name string) string { return d.ident(name) }
-	tok, data, exp, owner := c(colToken), c(colData), c(colExpires), c(colOwner)
+	tok, data, exp, owner, ver := c(colToken), c(colData), c(colExpires), c(colOwner), c(colVersion)
 	expIndex := d.ident(o.Table + "_expires_at_idx")
 	ownerIndex := d.ident(o.Table + "_owner_idx")
 
@@ -72,11 +80,13 @@ func buildQueries(d *dialect, o *Options) queries {
 		tokType, dataType, intType, ownerType = `TEXT COLLATE "C"`, "BYTEA", "BIGINT", "TEXT"
 	case "mysql":
 		tokType, dataType, intType = "VARCHAR(255) CHARACTER SET ascii COLLATE ascii_bin", "LONGBLOB", "BIGINT"
-		ownerType = "VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+		// Binary, so that owners compare byte for byte: the _bin
+		// collations of MySQL and MariaDB pad trailing spaces.
+		ownerType = "VARBINARY(255)"
 	case "sqlite":
 		tokType, dataType, intType, ownerType = "TEXT", "BLOB", "INTEGER", "TEXT"
 	case "sqlserver":
-		tokType, dataType, intType, ownerType = "NVARCHAR(255) COLLATE Latin1_General_BIN2", "VARBINARY(MAX)", "BIGINT", "NVARCHAR(255)"
+		tokType, dataType, intType, ownerType = "NVARCHAR(255) COLLATE Latin1_General_BIN2", "VARBINARY(MAX)", "BIGINT", "NVARCHAR(255) COLLATE Latin1_General_100_BIN2"
 	}
 	cols := []string{
 		tok + " " + tokType + " NOT NULL PRIMARY KEY",
@@ -96,6 +106,8 @@ func buildQueries(d *dialect, o *Options) queries {
 			q.addColumn[name] = "ALTER TABLE " + t + " ADD COLUMN " + def
 		}
 	}
+	// The row version: compare-and-swap writes, and tombstones (negative).
+	addOptional(colVersion, c(colVersion)+" "+intType+" NOT NULL DEFAULT 0")
 	if o.Timestamps {
 		addOptional(colCreated, c(colCreated)+" "+intType+" NOT NULL DEFAULT 0")
 		addOptional(colUpdated, c(colUpdated)+" "+intType+" NOT NULL DEFAULT 0")
@@ -136,6 +148,11 @@ func buildQueries(d *dialect, o *Options) queries {
 			q.columnIndexes = append(q.columnIndexes, columnIndex{colOwner, "CREATE INDEX " + ownerIndex + " ON " + t + " (" + owner + ")"})
 		}
 		q.columns = "SELECT column_name FROM information_schema.columns WHERE table_schema = COALESCE(NULLIF(?, ''), DATABASE()) AND table_name = ?"
+		if o.Owner != nil {
+			// Tables made before owners were binary get the binary type.
+			q.ownerType = "SELECT DATA_TYPE FROM information_schema.columns WHERE table_schema = COALESCE(NULLIF(?, ''), DATABASE()) AND table_name = ? AND column_name = 'owner'"
+			q.ownerFix = "ALTER TABLE " + t + " MODIFY " + owner + " " + ownerType + " NULL"
+		}
 	case "sqlite":
 		q.createTable = []string{
 			"CREATE TABLE IF NOT EXISTS " + t + " (" + strings.Join(cols, ", ") + ")",
@@ -164,7 +181,7 @@ func buildQueries(d *dialect, o *Options) queries {
 	reset()
 	q.find = fmt.Sprintf("SELECT %s FROM %s WHERE %s = %s AND %s > %s", data, t, tok, next(), exp, next())
 	reset()
-	q.findExpiry = fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s = %s AND %s > %s", data, exp, t, tok, next(), exp, next())
+	q.findExpiry = fmt.Sprintf("SELECT %s, %s, %s FROM %s WHERE %s = %s AND %s > %s", data, exp, ver, t, tok, next(), exp, next())
 	reset()
 	q.count = fmt.Sprintf("SELECT COUNT(*) FROM %s WHERE %s > %s", t, exp, next())
 	reset()
@@ -191,19 +208,23 @@ func buildQueries(d *dialect, o *Options) queries {
 		vals[i] = next()
 	}
 	set := make([]string, len(updCols))
+	// Every save moves the version on; a tombstone (a negative version)
+	// refuses the save in the same statement.
 	switch d.name {
 	case "postgres", "sqlite":
 		for i, u := range updCols {
 			set[i] = u + " = excluded." + u
 		}
-		q.save = fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (%s) DO UPDATE SET %s",
-			t, strings.Join(insCols, ", "), strings.Join(vals, ", "), tok, strings.Join(set, ", "))
+		q.save = fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (%s) DO UPDATE SET %s, %s = %s.%s + 1 WHERE %s.%s >= 0",
+			t, strings.Join(insCols, ", "), strings.Join(vals, ", "), tok, strings.Join(set, ", "), ver, t, ver, t, ver)
 	case "mysql":
+		// Assignments run left to right: the version moves last, so every
+		// condition before it sees the row's old version.
 		for i, u := range updCols {
-			set[i] = u + " = VALUES(" + u + ")"
+			set[i] = u + " = IF(" + ver + " >= 0, VALUES(" + u + "), " + u + ")"
 		}
-		q.save = fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) ON DUPLICATE KEY UPDATE %s",
-			t, strings.Join(insCols, ", "), strings.Join(vals, ", "), strings.Join(set, ", "))
+		q.save = fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) ON DUPLICATE KEY UPDATE %s, %s = IF(%s >= 0, %s + 1, %s)",
+			t, strings.Join(insCols, ", "), strings.Join(vals, ", "), strings.Join(set, ", "), ver, ver, ver, ver)
 	case "sqlserver":
 		src := make([]string, len(insCols))
 		for i, col := range insCols {
@@ -212,9 +233,25 @@ func buildQueries(d *dialect, o *Options) queries {
 		for i, u := range updCols {
 			set[i] = u + " = src." + u
 		}
-		q.save = fmt.Sprintf("MERGE INTO %s WITH (HOLDLOCK) AS dst USING (VALUES (%s)) AS src (%s) ON dst.%s = src.%s WHEN MATCHED THEN UPDATE SET %s WHEN NOT MATCHED THEN INSERT (%s) VALUES (%s);",
-			t, strings.Join(vals, ", "), strings.Join(insCols, ", "), tok, tok, strings.Join(set, ", "), strings.Join(insCols, ", "), strings.Join(src, ", "))
+		q.save = fmt.Sprintf("MERGE INTO %s WITH (HOLDLOCK) AS dst USING (VALUES (%s)) AS src (%s) ON dst.%s = src.%s WHEN MATCHED AND dst.%s >= 0 THEN UPDATE SET %s, %s = dst.%s + 1 WHEN NOT MATCHED THEN INSERT (%s) VALUES (%s);",
+			t, strings.Join(vals, ", "), strings.Join(insCols, ", "), tok, tok, ver, strings.Join(set, ", "), ver, ver, strings.Join(insCols, ", "), strings.Join(src, ", "))
 	}
+
+	// SaveIf: compare-and-swap on the version of a live row; never inserts.
+	reset()
+	casSet := []string{data + " = " + next(), exp + " = " + next()}
+	if o.Timestamps {
+		casSet = append(casSet, c(colUpdated)+" = "+next())
+	}
+	if o.Owner != nil {
+		casSet = append(casSet, owner+" = "+next())
+	}
+	for _, col := range o.Columns {
+		casSet = append(casSet, c(col.Name)+" = "+next())
+	}
+	casSet = append(casSet, ver+" = "+ver+" + 1")
+	q.saveIf = fmt.Sprintf("UPDATE %s SET %s WHERE %s = %s AND %s = %s AND %s > %s",
+		t, strings.Join(casSet, ", "), tok, next(), ver, next(), exp, next())
 
 	// Touch moves the expiry of a live row only: it never resurrects.
 	reset()
@@ -226,20 +263,28 @@ func buildQueries(d *dialect, o *Options) queries {
 
 	reset()
 	q.delete = fmt.Sprintf("DELETE FROM %s WHERE %s = %s", t, tok, next())
+	// A tombstone: dead to every reader (expired since 1970), empty, and
+	// remembered until its grace deadline, kept negated in the version.
+	reset()
+	bury := fmt.Sprintf("%s = %s, %s = 0, %s = %s", data, next(), exp, ver, next())
+	if o.Owner != nil {
+		bury += ", " + owner + " = NULL"
+	}
+	q.tombstone = fmt.Sprintf("UPDATE %s SET %s WHERE %s = %s", t, bury, tok, next())
 	q.clear = "DELETE FROM " + t
 
 	// Bounded batches, so a large backlog never holds long locks.
 	reset()
 	switch d.name {
 	case "postgres":
-		q.deleteBatch = fmt.Sprintf("DELETE FROM %s WHERE %s IN (SELECT %s FROM %s WHERE %s <= %s LIMIT %s FOR UPDATE SKIP LOCKED)", t, tok, tok, t, exp, next(), next())
+		q.deleteBatch = fmt.Sprintf("DELETE FROM %s WHERE %s IN (SELECT %s FROM %s WHERE %s <= %s AND %s >= %s LIMIT %s FOR UPDATE SKIP LOCKED)", t, tok, tok, t, exp, next(), ver, next(), next())
 	case "mysql":
-		q.deleteBatch = fmt.Sprintf("DELETE FROM %s WHERE %s <= %s ORDER BY %s LIMIT %s", t, exp, next(), exp, next())
+		q.deleteBatch = fmt.Sprintf("DELETE FROM %s WHERE %s <= %s AND %s >= %s ORDER BY %s LIMIT %s", t, exp, next(), ver, next(), exp, next())
 	case "sqlite":
-		q.deleteBatch = fmt.Sprintf("DELETE FROM %s WHERE %s IN (SELECT %s FROM %s WHERE %s <= %s LIMIT %s)", t, tok, tok, t, exp, next(), next())
+		q.deleteBatch = fmt.Sprintf("DELETE FROM %s WHERE %s IN (SELECT %s FROM %s WHERE %s <= %s AND %s >= %s LIMIT %s)", t, tok, tok, t, exp, next(), ver, next(), next())
 	case "sqlserver":
-		now := next()
-		q.deleteBatch = fmt.Sprintf("DELETE TOP (%s) FROM %s WHERE %s <= %s", next(), t, exp, now)
+		now, grace := next(), next()
+		q.deleteBatch = fmt.Sprintf("DELETE TOP (%s) FROM %s WHERE %s <= %s AND %s >= %s", next(), t, exp, now, ver, grace)
 	}
 
 	// A named lock per table, so that instances sweep one at a time.
@@ -266,15 +311,33 @@ func buildQueries(d *dialect, o *Options) queries {
 		for _, col := range o.Columns {
 			sel = append(sel, c(col.Name))
 		}
+		// Owners compare byte for byte. SQL Server's = ignores trailing
+		// spaces under every collation: the lengths must agree too.
+		ownerIs := func() string {
+			p := next()
+			if d.name == "sqlserver" {
+				return owner + " = " + p + " AND DATALENGTH(" + owner + ") = DATALENGTH(" + p + ")"
+			}
+			return owner + " = " + p
+		}
 		reset()
-		q.listOwner = limit(d, fmt.Sprintf("SELECT %s FROM %s WHERE %s = %s AND %s > %s ORDER BY %s DESC",
-			strings.Join(sel, ", "), t, owner, next(), exp, next(), exp), fmt.Sprint(maxOwnerSessions))
+		q.listOwner = limit(d, fmt.Sprintf("SELECT %s FROM %s WHERE %s AND %s > %s ORDER BY %s DESC",
+			strings.Join(sel, ", "), t, ownerIs(), exp, next(), exp), fmt.Sprint(maxOwnerSessions))
 		reset()
-		q.ownerKeys = fmt.Sprintf("SELECT %s FROM %s WHERE %s = %s", tok, t, owner, next())
+		q.ownerKeys = fmt.Sprintf("SELECT %s FROM %s WHERE %s", tok, t, ownerIs())
 		reset()
-		q.deleteOwner = fmt.Sprintf("DELETE FROM %s WHERE %s = %s", t, owner, next())
+		q.ownerHas = fmt.Sprintf("SELECT COUNT(*) FROM %s WHERE %s = %s AND %s AND %s > %s", t, tok, next(), ownerIs(), exp, next())
+		bury := func() string {
+			return fmt.Sprintf("%s = %s, %s = 0, %s = %s, %s = NULL", data, next(), exp, ver, next(), owner)
+		}
 		reset()
-		q.deleteOther = fmt.Sprintf("DELETE FROM %s WHERE %s = %s AND %s <> %s", t, owner, next(), tok, next())
+		q.deleteOwner = fmt.Sprintf("UPDATE %s SET %s WHERE %s", t, bury(), ownerIs())
+		reset()
+		q.deleteOther = fmt.Sprintf("UPDATE %s SET %s WHERE %s AND %s <> %s", t, bury(), ownerIs(), tok, next())
+		reset()
+		q.deleteOwnerNow = fmt.Sprintf("DELETE FROM %s WHERE %s", t, ownerIs())
+		reset()
+		q.deleteOtherNow = fmt.Sprintf("DELETE FROM %s WHERE %s AND %s <> %s", t, ownerIs(), tok, next())
 	}
 	return q
 }

@@ -31,8 +31,10 @@ func (q queries) dump() string {
 	add("find", q.find)
 	add("findExpiry", q.findExpiry)
 	add("save", q.save)
+	add("saveIf", q.saveIf)
 	add("touch", q.touch)
 	add("delete", q.delete)
+	add("tombstone", q.tombstone)
 	add("deleteBatch", q.deleteBatch)
 	add("count", q.count)
 	add("clear", q.clear)
@@ -42,12 +44,19 @@ func (q queries) dump() string {
 		add("ownerKeys", q.ownerKeys)
 		add("deleteOwner", q.deleteOwner)
 		add("deleteOther", q.deleteOther)
+		add("deleteOwnerNow", q.deleteOwnerNow)
+		add("deleteOtherNow", q.deleteOtherNow)
+		add("ownerHas", q.ownerHas)
 	}
 	if q.lock != "" {
 		add("lock", q.lock)
 		if q.unlock != "" {
 			add("unlock", q.unlock)
 		}
+	}
+	if q.ownerType != "" {
+		add("ownerType", q.ownerType)
+		add("ownerFix", q.ownerFix)
 	}
 	if q.indexCount != "" {
 		add("indexCount", q.indexCount)

@@ -121,6 +121,14 @@ var checks = []struct {
 	{"EncryptionRowSwap", testEncryptionRowSwap},
 	{"EncryptionKeyRotation", testEncryptionKeyRotation},
 	{"CorruptRows", testCorruptRows},
+	{"SaveIf", testSaveIf},
+	{"ConcurrentSaveIf", testConcurrentSaveIf},
+	{"DeletedStaysDeleted", testDeletedStaysDeleted},
+	{"ExpiryRange", testExpiryRange},
+	{"OwnerBytes", testOwnerBytes},
+	{"OwnerValidation", testOwnerValidation},
+	{"OwnerDeleteOthersMisuse", testOwnerDeleteOthersMisuse},
+	{"OwnerRevokeStaysRevoked", testOwnerRevokeStaysRevoked},
 }
 
 func randomBytes(n int) []byte {
@@ -606,6 +614,8 @@ func testConcurrentMixed(t *testing.T, k *kit) {
 						failed.Store(errors.New("found a session after Delete"))
 						return
 					}
+					// A deleted token stays deleted: go on with a new one.
+					tok = sqlsession.NewToken()
 				}
 			}
 		}()

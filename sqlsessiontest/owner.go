@@ -252,3 +252,128 @@ func withPlain(o sqlsession.Options, plain bool) sqlsession.Options {
 	o.PlainTokens = plain
 	return o
 }
+
+// testOwnerBytes checks that owners are compared byte for byte: owners that
+// differ by a trailing space, case, an accent or a zero-width space never
+// see or delete each other's sessions.
+func testOwnerBytes(t *testing.T, k *kit) {
+	s := k.open(t, ownerOptions())
+	c := ctx(t)
+	for _, other := range []string{"alice ", "Alice", "alicé", "alice\u200b", " alice", "alice\t"} {
+		t.Run(fmt.Sprintf("%q", other), func(t *testing.T) {
+			tok := sqlsession.NewToken()
+			mustSave(t, s, tok, session("alice", "Firefox"), hour())
+			if got := mustList(t, s, other); len(got) != 0 {
+				t.Errorf("ListByOwner(%q) = %d sessions of alice, want 0", other, len(got))
+			}
+			if ok, err := s.DeleteByID(c, other, s.SessionID(tok)); ok || err != nil {
+				t.Errorf("DeleteByID(%q, alice's session) = %v, %v, want false, nil", other, ok, err)
+			}
+			other2 := sqlsession.NewToken()
+			mustSave(t, s, other2, session(other, "curl"), hour())
+			if n, err := s.DeleteOthers(c, other, other2); n != 0 || err != nil {
+				t.Errorf("DeleteOthers(%q, own token) = %d, %v, want 0, nil", other, n, err)
+			}
+			if n, err := s.DeleteByOwner(c, other); n != 1 || err != nil {
+				t.Errorf("DeleteByOwner(%q) = %d, %v, want 1 (its own), nil", other, n, err)
+			}
+			wantData(t, s, tok, session("alice", "Firefox"))
+			if err := s.Delete(c, tok); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// testOwnerValidation checks that every dialect refuses the same owners,
+// with ErrInvalidOwner, before the database is asked.
+func testOwnerValidation(t *testing.T, k *kit) {
+	s := k.open(t, ownerOptions())
+	c := ctx(t)
+	for _, bad := range []string{"nul\x00byte", "bad utf8 \xff", strings.Repeat("x", 256)} {
+		if err := s.Save(c, sqlsession.NewToken(), session(bad, ""), hour()); !errors.Is(err, sqlsession.ErrInvalidOwner) {
+			t.Errorf("Save(owner %q) = %v, want ErrInvalidOwner", bad, err)
+		}
+		if _, err := s.ListByOwner(c, bad); !errors.Is(err, sqlsession.ErrInvalidOwner) {
+			t.Errorf("ListByOwner(%q) = %v, want ErrInvalidOwner", bad, err)
+		}
+		if _, err := s.DeleteByOwner(c, bad); !errors.Is(err, sqlsession.ErrInvalidOwner) {
+			t.Errorf("DeleteByOwner(%q) = %v, want ErrInvalidOwner", bad, err)
+		}
+		if _, err := s.DeleteByID(c, bad, "x"); !errors.Is(err, sqlsession.ErrInvalidOwner) {
+			t.Errorf("DeleteByID(%q) = %v, want ErrInvalidOwner", bad, err)
+		}
+	}
+	if n := mustCount(t, s); n != 0 {
+		t.Fatalf("Count() = %d after refused saves, want 0", n)
+	}
+	good := strings.Repeat("é", 127) // 254 bytes
+	tok := sqlsession.NewToken()
+	mustSave(t, s, tok, session(good, ""), hour())
+	if got := mustList(t, s, good); len(got) != 1 {
+		t.Fatalf("ListByOwner(254-byte owner) = %d sessions, want 1", len(got))
+	}
+}
+
+// testOwnerDeleteOthersMisuse checks that DeleteOthers with anything but
+// the token of a live session of the owner deletes nothing.
+func testOwnerDeleteOthersMisuse(t *testing.T, k *kit) {
+	s := k.open(t, ownerOptions())
+	c := ctx(t)
+	cur, other := sqlsession.NewToken(), sqlsession.NewToken()
+	mustSave(t, s, cur, session("ada", "Firefox"), hour())
+	mustSave(t, s, other, session("ada", "Safari"), hour())
+	bob := sqlsession.NewToken()
+	mustSave(t, s, bob, session("bob", "curl"), hour())
+	for name, keep := range map[string]string{
+		"the public ID":        s.SessionID(cur),
+		"empty":                "",
+		"another owner's":      bob,
+		"an unknown token":     sqlsession.NewToken(),
+		"not a token (spaces)": "not a token",
+	} {
+		n, err := s.DeleteOthers(c, "ada", keep)
+		if !errors.Is(err, sqlsession.ErrInvalidToken) || n != 0 {
+			t.Errorf("DeleteOthers(ada, %s) = %d, %v, want 0, ErrInvalidToken", name, n, err)
+		}
+	}
+	if got := mustList(t, s, "ada"); len(got) != 2 {
+		t.Fatalf("after misused DeleteOthers, ada has %d sessions, want 2", len(got))
+	}
+	if n, err := s.DeleteOthers(c, "ada", cur); n != 1 || err != nil {
+		t.Fatalf("DeleteOthers(ada, current token) = %d, %v, want 1, nil", n, err)
+	}
+	wantData(t, s, cur, session("ada", "Firefox"))
+	wantMiss(t, s, other)
+}
+
+// testOwnerRevokeStaysRevoked checks that sessions deleted by owner or by
+// ID are not brought back by requests that loaded them earlier.
+func testOwnerRevokeStaysRevoked(t *testing.T, k *kit) {
+	s := k.open(t, ownerOptions())
+	c := ctx(t)
+	a, b, keep := sqlsession.NewToken(), sqlsession.NewToken(), sqlsession.NewToken()
+	for _, tok := range []string{a, b, keep} {
+		mustSave(t, s, tok, session("eve", "x"), hour())
+	}
+	if n, err := s.DeleteOthers(c, "eve", keep); n != 2 || err != nil {
+		t.Fatalf("DeleteOthers() = %d, %v, want 2, nil", n, err)
+	}
+	if ok, err := s.DeleteByID(c, "eve", s.SessionID(keep)); !ok || err != nil {
+		t.Fatalf("DeleteByID() = %v, %v, want true, nil", ok, err)
+	}
+	for _, tok := range []string{a, b, keep} {
+		mustSave(t, s, tok, session("eve", "late"), hour())
+		wantMiss(t, s, tok)
+	}
+	c2 := sqlsession.NewToken()
+	mustSave(t, s, c2, session("eve", "y"), hour())
+	if n, err := s.DeleteByOwner(c, "eve"); n != 1 || err != nil {
+		t.Fatalf("DeleteByOwner() = %d, %v, want 1, nil", n, err)
+	}
+	mustSave(t, s, c2, session("eve", "late"), hour())
+	wantMiss(t, s, c2)
+	if got := mustList(t, s, "eve"); len(got) != 0 {
+		t.Fatalf("ListByOwner(eve) = %d after revokes and late saves, want 0", len(got))
+	}
+}

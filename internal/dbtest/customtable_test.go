@@ -32,7 +32,7 @@ func TestCustomTable(t *testing.T) {
 			columns string
 			missing string
 		}{
-			{"extra user columns", "token VARCHAR(255) NOT NULL PRIMARY KEY, data " + blobType(tg.Dialect) + " NOT NULL, expires_at BIGINT NOT NULL, tenant VARCHAR(50) DEFAULT 'acme', note TEXT", ""},
+			{"extra user columns", "token VARCHAR(255) NOT NULL PRIMARY KEY, data " + blobType(tg.Dialect) + " NOT NULL, expires_at BIGINT NOT NULL, version BIGINT NOT NULL DEFAULT 0, tenant VARCHAR(50) DEFAULT 'acme', note TEXT", ""},
 			{"no data column", "token VARCHAR(255) NOT NULL PRIMARY KEY, expires_at BIGINT NOT NULL", "data"},
 			{"no expiry column", "token VARCHAR(255) NOT NULL PRIMARY KEY, data " + blobType(tg.Dialect) + " NOT NULL", "expires_at"},
 		}
@@ -105,6 +105,71 @@ func expiryIndexes(t *testing.T, db *sql.DB, d sqlsession.Dialect, schema, table
 		q = "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 AND indexdef LIKE '%(expires_at)'"
 	default:
 		q = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql LIKE '%(\"expires_at\")'"
+		args = args[1:]
+	}
+	var n int
+	if err := db.QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestCreateTableLeavesForeignTables runs CreateTable on an application
+// table that is not a session table (a typo in a table name): it fails
+// naming a missing column and changes nothing, no index and no column.
+func TestCreateTableLeavesForeignTables(t *testing.T) {
+	Each(t, Servers, func(t *testing.T, tg Target, db *sql.DB, schema string) {
+		table := testenv.Name("orders")
+		qt := QuotedTable(tg.Dialect, schema, table)
+		if _, err := db.Exec("CREATE TABLE " + qt + " (id BIGINT NOT NULL PRIMARY KEY, total BIGINT)"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Exec("DROP TABLE " + qt) })
+		for _, opts := range []sqlsession.Options{
+			{Table: table, Schema: schema},
+			{Table: table, Schema: schema, Timestamps: true, Owner: func([]byte) (string, error) { return "", nil }},
+		} {
+			s, err := sqlsession.New(db, tg.Dialect, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = s.CreateTable(t.Context())
+			s.Close()
+			if !errors.Is(err, sqlsession.ErrMissingColumn) {
+				t.Fatalf("CreateTable(foreign table) = %v, want ErrMissingColumn", err)
+			}
+		}
+		if n := expiryIndexes(t, db, tg.Dialect, schema, table); n != 0 {
+			t.Errorf("the foreign table has %d indexes on expires_at after CreateTable, want 0", n)
+		}
+		if n := indexCount(t, db, tg.Dialect, schema, table); n != 0 {
+			t.Errorf("the foreign table has %d secondary indexes after CreateTable, want 0", n)
+		}
+		rows, err := db.Query("SELECT * FROM " + qt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		rows.Close()
+		if len(cols) != 2 {
+			t.Errorf("the foreign table has columns %v after CreateTable, want [id total]", cols)
+		}
+	})
+}
+
+// indexCount counts the secondary indexes of a table (not its primary key).
+func indexCount(t *testing.T, db *sql.DB, d sqlsession.Dialect, schema, table string) int {
+	t.Helper()
+	var q string
+	args := []any{schema, table}
+	switch d {
+	case sqlsession.MySQL:
+		q = "SELECT COUNT(DISTINCT index_name) FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? AND index_name <> 'PRIMARY'"
+		args = args[1:]
+	case sqlsession.Postgres:
+		q = "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 AND indexname NOT LIKE '%_pkey'"
+	default:
+		q = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL"
 		args = args[1:]
 	}
 	var n int

@@ -1,0 +1,120 @@
+package sqlsession
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"time"
+)
+
+// Count returns the number of live sessions.
+func (s *Store) Count(ctx context.Context) (int64, error) {
+	if s.closed.Load() {
+		return 0, ErrClosed
+	}
+	var n int64
+	if err := s.b.QueryRow(ctx, s.q.count, s.now().UnixMilli()).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlsession: count: %w", err)
+	}
+	return n, nil
+}
+
+// Clear deletes every session in the table, live or expired.
+func (s *Store) Clear(ctx context.Context) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if _, err := s.b.Exec(ctx, s.q.clear); err != nil {
+		return fmt.Errorf("sqlsession: clear: %w", err)
+	}
+	return nil
+}
+
+// Entry is one live session, as [Store.All] yields it.
+type Entry struct {
+	// Key names the session for Find, Save, Touch and Delete of this Store.
+	// With hashed tokens (the default) it is not the token itself, which the
+	// table does not hold, but a handle that only this Store accepts.
+	Key    string
+	Data   []byte
+	Expiry time.Time
+	// Version is the row's version as [Store.Lookup] read it, for
+	// [Store.SaveIf]: every Save and SaveIf moves it on. It is 0 from
+	// [Store.All].
+	Version int64
+}
+
+// pageSize bounds the sessions All holds in memory at once.
+const pageSize = 64
+
+// All returns an iterator over the live sessions, in key order. It reads them
+// a page at a time and holds no connection or lock while the loop body runs,
+// so the body may call the Store, even on a single-connection database. A
+// database error is yielded once, and ends the iteration:
+//
+//	for e, err := range store.All(ctx) {
+//		if err != nil {
+//			return err
+//		}
+//		...
+//	}
+func (s *Store) All(ctx context.Context) iter.Seq2[Entry, error] {
+	return func(yield func(Entry, error) bool) {
+		if s.closed.Load() {
+			yield(Entry{}, ErrClosed)
+			return
+		}
+		now := s.now().UnixMilli()
+		after := ""
+		page := make([]Entry, 0, pageSize)
+		for {
+			page = page[:0]
+			if err := s.page(ctx, after, now, &page); err != nil {
+				yield(Entry{}, err)
+				return
+			}
+			for _, e := range page {
+				after = e.Key
+				if s.enc != nil {
+					plain, err := s.enc.open(e.Key, e.Data)
+					if err != nil {
+						s.unreadable(ctx, e.Key, err)
+						continue
+					}
+					e.Data = plain
+				}
+				e.Key = s.publicKey(e.Key)
+				if !yield(e, nil) {
+					return
+				}
+			}
+			if len(page) < pageSize {
+				return
+			}
+		}
+	}
+}
+
+func (s *Store) page(ctx context.Context, after string, now int64, page *[]Entry) error {
+	rows, err := s.b.Query(ctx, s.q.page, after, now, int64(pageSize))
+	if err != nil {
+		return fmt.Errorf("sqlsession: list: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e Entry
+		var exp int64
+		if err := rows.Scan(&e.Key, &e.Data, &exp); err != nil {
+			return fmt.Errorf("sqlsession: list: %w", err)
+		}
+		if e.Data == nil {
+			e.Data = []byte{}
+		}
+		e.Expiry = time.UnixMilli(exp)
+		*page = append(*page, e)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlsession: list: %w", err)
+	}
+	return nil
+}
