@@ -18,18 +18,36 @@ import (
 //
 // fiber's session middleware writes its map with encoding/gob, which walks
 // a map in Go's random order: one unchanged session of two keys or more
-// encodes to different bytes from one request to the next. digest decodes
-// such data (as fiber v3 or v2 wrote it) and hashes a canonical form of the
-// decoded map, with map entries in sorted order at every depth. Any other
-// value, or one that does not decode here (a type that is not registered,
-// data of fiber's limiter or CSRF middleware), is hashed as the bytes it is;
-// the two kinds never share a digest.
-func digest(data []byte) [sha256.Size]byte {
-	if m, ok := decodeSession(data); ok {
-		if b, err := appendCanonical([]byte{1}, m, 0); err == nil {
-			return sha256.Sum256(b)
-		}
+// encodes to different bytes from one request to the next. For data of
+// fiber's session middleware (see sessionFormat), digest decodes it as fiber
+// does (see decodeSession) and hashes a canonical form of the decoded map,
+// with map entries in sorted order at every depth; such data that does not
+// decode is an error, as it is for fiber. Any other value (data of fiber's
+// limiter or CSRF middleware, say) is hashed as the bytes it is, without
+// decoding; the two kinds never share a digest.
+func digest(data []byte) ([sha256.Size]byte, error) {
+	return digestOf(data, sessionFormat(data))
+}
+
+// digestOf is digest of data whose format is f.
+func digestOf(data []byte, f format) ([sha256.Size]byte, error) {
+	if f == notSession {
+		return byteDigest(data), nil
 	}
+	m, err := decodeSession(data, f)
+	if err != nil {
+		return [sha256.Size]byte{}, err
+	}
+	b, err := appendCanonical([]byte{1}, m, 0)
+	if err != nil {
+		// Too deep, or a value whose own encoder fails: compare the bytes.
+		return byteDigest(data), nil
+	}
+	return sha256.Sum256(b), nil
+}
+
+// byteDigest is the digest of data taken as bytes.
+func byteDigest(data []byte) [sha256.Size]byte {
 	h := sha256.New()
 	h.Write([]byte{0})
 	h.Write(data)
@@ -38,21 +56,118 @@ func digest(data []byte) [sha256.Size]byte {
 	return sum
 }
 
-// decodeSession decodes data as fiber v3's (map[any]any) or v2's
-// (map[string]any) session data.
-func decodeSession(data []byte) (reflect.Value, bool) {
-	if len(data) == 0 {
-		return reflect.Value{}, false
+// format is how a stored value is encoded.
+type format int
+
+const (
+	notSession format = iota // anything but a session of fiber's middleware
+	formatV3                 // gob of a map[any]any: fiber v3's session middleware
+	formatV2                 // gob of a map[string]any: fiber v2's
+)
+
+// sessionFormat tells data written by fiber's session middleware from any
+// other value, without decoding it and without allocating.
+//
+// The middleware encodes a session's map with a new gob.Encoder each time,
+// so its data always opens with one message: the definition of the map's
+// type, an unnamed map with interface values and interface keys (fiber v3)
+// or string keys (fiber v2). sessionFormat reads that message and nothing
+// else. Other values (limiter and CSRF state encoded with msgp, arbitrary
+// bytes an application stores) do not open with it.
+func sessionFormat(data []byte) format {
+	n, rest, ok := gobUint(data)
+	if !ok || n > uint64(len(rest)) {
+		return notSession
 	}
-	var v3 map[any]any
-	if gobDecode(data, &v3) == nil {
-		return reflect.ValueOf(v3), true
+	msg := rest[:n]
+	// A type definition: its negated id, then a wireType whose field MapT
+	// (the fourth) holds a mapType, whose first field is the CommonType.
+	id, msg, ok := gobInt(msg)
+	if !ok || id >= 0 || len(msg) < 3 || msg[0] != 4 || msg[1] != 1 {
+		return notSession
 	}
-	var v2 map[string]any
-	if gobDecode(data, &v2) == nil {
-		return reflect.ValueOf(v2), true
+	msg = msg[2:]
+	if msg[0] == 1 {
+		// CommonType.Name, which gob leaves empty for unnamed types today;
+		// Id follows it with a field delta of 1.
+		l, rest, ok := gobUint(msg[1:])
+		if !ok || l >= uint64(len(rest)) || rest[l] != 1 {
+			return notSession
+		}
+		msg = rest[l:]
+	} else if msg[0] != 2 {
+		return notSession // Id follows the missing Name with a delta of 2
 	}
-	return reflect.Value{}, false
+	// CommonType.Id, which gob's decoder does not read: the message's own
+	// id names the type.
+	_, msg, ok = gobInt(msg[1:])
+	if !ok {
+		return notSession
+	}
+	// The end of CommonType, Key, Elem (interface: id 8, string: id 6, as
+	// gob ints), the end of mapType and of wireType.
+	switch string(msg) {
+	case "\x00\x01\x10\x01\x10\x00\x00":
+		return formatV3
+	case "\x00\x01\x0c\x01\x10\x00\x00":
+		return formatV2
+	}
+	return notSession
+}
+
+// gobUint reads an unsigned integer as gob encodes it: a byte below 0x80 is
+// the value, any other byte is the negated count of the big-endian bytes
+// that follow.
+func gobUint(b []byte) (uint64, []byte, bool) {
+	if len(b) == 0 {
+		return 0, nil, false
+	}
+	if b[0] < 0x80 {
+		return uint64(b[0]), b[1:], true
+	}
+	n := -int(int8(b[0]))
+	if n < 1 || n > 8 || len(b) < 1+n {
+		return 0, nil, false
+	}
+	var x uint64
+	for _, c := range b[1 : 1+n] {
+		x = x<<8 | uint64(c)
+	}
+	return x, b[1+n:], true
+}
+
+// gobInt reads a signed integer as gob encodes it: an unsigned integer
+// whose low bit is the sign.
+func gobInt(b []byte) (int64, []byte, bool) {
+	u, rest, ok := gobUint(b)
+	if u&1 != 0 {
+		return ^int64(u >> 1), rest, ok
+	}
+	return int64(u >> 1), rest, ok
+}
+
+// decodeSession decodes data of format f (formatV3 or formatV2) exactly as
+// fiber's session middleware does: into a map that already exists. gob
+// allocates a map it decodes into only when the map is nil, and then sizes
+// it for the count of entries the data claims, however few the data holds;
+// into an existing map it adds the entries it reads, so the memory follows
+// the bytes, and decoding costs what fiber's own decoding of the row costs.
+func decodeSession(data []byte, f format) (reflect.Value, error) {
+	switch f {
+	case formatV3:
+		m := make(map[any]any)
+		if err := gobDecode(data, &m); err != nil {
+			return reflect.Value{}, fmt.Errorf("fiberstore: decode fiber v3 session data: %w", err)
+		}
+		return reflect.ValueOf(m), nil
+	case formatV2:
+		m := make(map[string]any)
+		if err := gobDecode(data, &m); err != nil {
+			return reflect.Value{}, fmt.Errorf("fiberstore: decode fiber v2 session data: %w", err)
+		}
+		return reflect.ValueOf(m), nil
+	}
+	return reflect.Value{}, errors.New("fiberstore: not session data")
 }
 
 // gobDecode decodes data into v. On some malformed input gob panics rather

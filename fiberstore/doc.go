@@ -46,9 +46,36 @@
 // encodes its session map with encoding/gob, which writes map entries in
 // random order, so an unchanged session of two keys or more encodes to new
 // bytes on almost every request. The digest is taken over the decoded map
-// with its entries sorted, at every depth. Data that does not decode as a
-// fiber session (another middleware's, or a type this process has not
-// registered) is compared byte for byte.
+// with its entries sorted, at every depth. Each distinct stored value is
+// decoded once, not on every Get: the digests of up to 10,000 of them are
+// kept by the SHA-256 of their bytes (about 1 MB). Values that are not
+// sessions of fiber's middleware (see below) are compared byte for byte,
+// without decoding.
+//
+// # Sessions that do not decode
+//
+// fiber's session middleware fails every request whose session it cannot
+// decode (fiber v3.1 panics in its middleware, which fiber's recover
+// middleware turns into a 500), and since the row stays, so does every
+// later request with that cookie until the row expires. A session stops
+// decoding when a type it holds is no longer registered with gob after a
+// deploy, or when its row is corrupt or crafted.
+//
+// Get therefore checks the sessions it returns, as the middleware will read
+// them. It recognises a session of fiber's middleware (v3 or v2) by the
+// first gob message of its data, the definition of the session map's type,
+// without decoding anything; limiter, CSRF and other values do not open
+// with that message and are returned untouched. It decodes a session as
+// fiber does, into a map that already exists, so that memory follows the
+// bytes of the row rather than the sizes the row claims: Get costs what the
+// middleware's own decoding of that row costs, and a 100-byte row claiming
+// millions of entries costs kilobytes, not hundreds of megabytes. A session
+// that does not decode is logged to the Store's
+// [sqlsession.Options.Logger] (by its public id from
+// [sqlsession.Store.SessionID]), its row deleted, and Get reports it
+// missing: the middleware starts a fresh session. Set [Storage.Opaque] to
+// turn this off, for a process that uses the Storage without the sessions'
+// types registered.
 //
 // The memory behind this is bounded: a Set consumes what the Get before it
 // left, Delete and Reset drop it, and at most 10,000 keys are held (about

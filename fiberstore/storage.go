@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -24,17 +25,29 @@ var noExpiry = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 // the Store has [sqlsession.Options.PlainTokens]) and values are its session
 // data.
 //
-// A Storage skips writes that would change nothing: see "Writes" in the
-// package documentation.
+// A Storage skips writes that would change nothing, and drops stored
+// sessions that fiber's session middleware could not decode: see "Writes"
+// and "Sessions that do not decode" in the package documentation.
 //
-// Create one with [New]. A Storage is safe for concurrent use by multiple
-// goroutines, as its Store is. The zero Storage has no Store: its methods
-// return an error wrapping [sqlsession.ErrInvalidOptions].
+// Create one with [New], and set Opaque, if at all, before use. A Storage is
+// then safe for concurrent use by multiple goroutines, as its Store is. The
+// zero Storage has no Store: its methods return an error wrapping
+// [sqlsession.ErrInvalidOptions].
 type Storage struct {
+	// Opaque turns decoding off: Get returns whatever bytes the table holds,
+	// as a plain byte store, even a session of fiber's middleware that does
+	// not decode, and Set compares values byte for byte (an unchanged
+	// session of two keys or more is then written on most Sets, since fiber
+	// encodes its map in random order). Set it for a Storage used without
+	// fiber's session middleware in a process that has not registered the
+	// sessions' types with gob. Default false.
+	Opaque bool
+
 	store *sqlsession.Store
 
-	mu   sync.Mutex
-	seen map[[sha256.Size]byte]seen // by SHA-256 of the key
+	mu    sync.Mutex
+	seen  map[[sha256.Size]byte]seen              // by SHA-256 of the key
+	known map[[sha256.Size]byte][sha256.Size]byte // digest by SHA-256 of the session data
 }
 
 // seen is what the table held for a key when Get last read it.
@@ -49,6 +62,11 @@ type seen struct {
 // would without the memory. At about 100 bytes an entry, a full Storage
 // holds about 1 MB.
 const maxRemembered = 10000
+
+// maxKnown bounds the session payloads a Storage remembers the digest of,
+// so that each is decoded once, not on every Get. At about 100 bytes an
+// entry, a full Storage holds about 1 MB more.
+const maxKnown = 10000
 
 // New returns a Storage on s. It does no I/O: create the table once with
 // [sqlsession.Store.CreateTable]. The Storage's [Storage.Close] closes s.
@@ -67,6 +85,16 @@ var errNoStore = fmt.Errorf("fiberstore: Storage has no *sqlsession.Store (use f
 //
 // It reads with [sqlsession.Store.Lookup] and remembers a digest of the
 // value and its expiry for the next Set of key.
+//
+// A session of fiber's session middleware that does not decode (a type
+// that is no longer registered with gob, a corrupt or crafted row) would
+// make the middleware fail every request that carries its cookie, with an
+// error instead of a page, until the row expired. Unless the Storage is
+// Opaque, GetWithContext logs it to the Store's [sqlsession.Options.Logger]
+// (by the session's public id, never the key), deletes the row and returns
+// nil, so the middleware starts a fresh session. It decodes a session as
+// the middleware does, and once per distinct stored value, not on every
+// call: see "Sessions that do not decode" in the package documentation.
 func (s *Storage) GetWithContext(ctx context.Context, key string) ([]byte, error) {
 	if s.store == nil {
 		return nil, errNoStore
@@ -78,8 +106,62 @@ func (s *Storage) GetWithContext(ctx context.Context, key string) ([]byte, error
 	if !found {
 		return nil, nil
 	}
-	s.remember(key, seen{sum: digest(e.Data), expiry: e.Expiry})
+	sum, err := s.sum(e.Data)
+	if err != nil {
+		s.take(key)
+		s.logger().WarnContext(ctx, "fiberstore: session data does not decode; row deleted",
+			"session", s.store.SessionID(key), "err", err)
+		if err := s.store.Delete(ctx, key); err != nil {
+			return nil, fmt.Errorf("fiberstore: get: %w", err)
+		}
+		return nil, nil
+	}
+	s.remember(key, seen{sum: sum, expiry: e.Expiry})
 	return e.Data, nil
+}
+
+// sum returns the digest of a stored value, as digest does, or the bytes'
+// own digest when the Storage is Opaque. A session's digest is remembered
+// by the SHA-256 of its bytes: each distinct payload is decoded once.
+func (s *Storage) sum(data []byte) ([sha256.Size]byte, error) {
+	if s.Opaque {
+		return byteDigest(data), nil
+	}
+	f := sessionFormat(data)
+	if f == notSession {
+		return byteDigest(data), nil
+	}
+	k := sha256.Sum256(data)
+	s.mu.Lock()
+	d, ok := s.known[k]
+	s.mu.Unlock()
+	if ok {
+		return d, nil
+	}
+	d, err := digestOf(data, f)
+	if err != nil {
+		return d, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.known == nil {
+		s.known = make(map[[sha256.Size]byte][sha256.Size]byte)
+	}
+	if len(s.known) >= maxKnown {
+		for old := range s.known { // evict one at random
+			delete(s.known, old)
+			break
+		}
+	}
+	s.known[k] = d
+	return d, nil
+}
+
+func (s *Storage) logger() *slog.Logger {
+	if l := s.store.Options().Logger; l != nil {
+		return l
+	}
+	return slog.Default()
 }
 
 // Get is [Storage.GetWithContext] with [context.Background].
@@ -131,7 +213,7 @@ func (s *Storage) SetWithContext(ctx context.Context, key string, val []byte, ex
 	if exp != 0 {
 		expiry = time.Now().Add(exp)
 	}
-	if have, ok := s.take(key); ok && exp >= 0 && have.sum == digest(val) {
+	if have, ok := s.take(key); ok && exp >= 0 && s.same(have.sum, val) {
 		slack := exp / 10
 		if !have.expiry.Before(expiry.Add(-slack)) && !have.expiry.After(expiry.Add(slack)) {
 			return nil // the table holds val until about expiry
@@ -145,6 +227,14 @@ func (s *Storage) SetWithContext(ctx context.Context, key string, val []byte, ex
 		return fmt.Errorf("fiberstore: set: %w", err)
 	}
 	return nil
+}
+
+// same reports whether val has the digest sum. A val that does not decode
+// (which fiber's middleware never writes) is never the same as a value Get
+// found.
+func (s *Storage) same(sum [sha256.Size]byte, val []byte) bool {
+	d, err := s.sum(val)
+	return err == nil && d == sum
 }
 
 // remember records what Get found under key, making room if needed.

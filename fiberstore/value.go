@@ -58,14 +58,16 @@ func Value(key string) func(data []byte) (string, error) {
 }
 
 // lookup decodes fiber's session data, first as v3 writes it, then as v2
-// does, and returns the value under key.
+// does, and returns the value under key. It decodes into maps that exist,
+// as fiber does, so that a count of entries the data claims but does not
+// hold costs no memory (see decodeSession).
 func lookup(data []byte, key string) (any, error) {
-	var v3 map[any]any
+	v3 := make(map[any]any)
 	err3 := gobDecode(data, &v3)
 	if err3 == nil {
 		return v3[key], nil
 	}
-	var v2 map[string]any
+	v2 := make(map[string]any)
 	err2 := gobDecode(data, &v2)
 	if err2 == nil {
 		return v2[key], nil
