@@ -24,7 +24,10 @@
 //
 // It follows fiber's conventions where they differ from sqlsession's: a
 // missing key gives nil and a nil error, an expiry of 0 means none, and an
-// empty key or value stores nothing. Keys are sqlsession tokens: a key that
+// empty key or value stores nothing. A negative expiry, which fiber leaves
+// open and gofiber/storage's PostgreSQL, SQLite and Redis drivers take as
+// none, gives the value the Store's [sqlsession.Options.DefaultLifetime],
+// as sqlsession does for a session saved without an expiry. Keys are sqlsession tokens: a key that
 // [sqlsession.ValidToken] rejects reads as missing and cannot be set (the
 // error wraps [sqlsession.ErrInvalidToken]), so a forged cookie never
 // reaches the database.

@@ -179,8 +179,15 @@ func (s *Storage) Get(key string) ([]byte, error) {
 // give a zero expiry [sqlsession.Options.DefaultLifetime]: fiber's session
 // middleware always passes its idle timeout, never 0, so the fallback could
 // never help sessions, and the callers that do pass 0 (application code,
-// other middleware sharing the Storage) rely on fiber's meaning. A negative
-// exp stores a value that has already expired.
+// other middleware sharing the Storage) rely on fiber's meaning.
+//
+// A negative exp, which fiber's contract leaves open, is not an expiry in
+// the past either: gofiber/storage's PostgreSQL, SQLite and Redis drivers
+// store such a value without expiry. SetWithContext stores it too, for the
+// Store's
+// [sqlsession.Options.DefaultLifetime] from now, as sqlsession stores a
+// session saved without an expiry: a negative duration that a caller's
+// arithmetic produced keeps the value, and never keeps it forever.
 //
 // When the last Get of key found a value equal to val (the same session,
 // for data of fiber's session middleware, however its map came out
@@ -209,11 +216,14 @@ func (s *Storage) SetWithContext(ctx context.Context, key string, val []byte, ex
 		return fmt.Errorf("fiberstore: set: key of %d bytes is not 1 to %d bytes of printable ASCII without spaces: %w",
 			len(key), sqlsession.MaxTokenLength, sqlsession.ErrInvalidToken)
 	}
+	if exp < 0 {
+		exp = s.store.Options().DefaultLifetime
+	}
 	expiry := noExpiry
 	if exp != 0 {
 		expiry = time.Now().Add(exp)
 	}
-	if have, ok := s.take(key); ok && exp >= 0 && s.same(have.sum, val) {
+	if have, ok := s.take(key); ok && s.same(have.sum, val) {
 		slack := exp / 10
 		if !have.expiry.Before(expiry.Add(-slack)) && !have.expiry.After(expiry.Add(slack)) {
 			return nil // the table holds val until about expiry

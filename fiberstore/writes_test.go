@@ -7,6 +7,7 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -195,7 +196,7 @@ func TestSetWrites(t *testing.T) {
 		{name: "Get, shorter expiry", get: true, exp: time.Second, touch: 1, live: true},
 		{name: "Get, longer expiry", get: true, exp: 2 * time.Hour, touch: 1, live: true},
 		{name: "Get, no expiry", get: true, exp: 0, touch: 1, live: true},
-		{name: "Get, negative expiry", get: true, exp: -time.Second, saves: 1},
+		{name: "Get, negative expiry", get: true, exp: -time.Second, touch: 1, live: true},
 		{name: "Get, Delete", get: true, exp: time.Hour, saves: 1, live: true,
 			between: func(st *fiberstore.Storage, _ *table) { st.DeleteWithContext(ctx, key) }},
 		{name: "Get, Reset", get: true, exp: time.Hour, saves: 1, live: true,
@@ -227,6 +228,44 @@ func TestSetWrites(t *testing.T) {
 			got, err := st.GetWithContext(ctx, key)
 			if err != nil || (got != nil) != tc.live {
 				t.Errorf("Get() after Set = %q, %v; want a value: %v", got, err, tc.live)
+			}
+		})
+	}
+}
+
+// TestNegativeExpiry sets values with negative expiries, which fiber's
+// contract leaves open: each is stored for the Store's DefaultLifetime, as
+// a session saved without an expiry, and is written once.
+func TestNegativeExpiry(t *testing.T) {
+	ctx := context.Background()
+	for _, exp := range []time.Duration{-time.Nanosecond, -time.Hour, math.MinInt64} {
+		t.Run(exp.String(), func(t *testing.T) {
+			b := &table{rows: map[string]tableRow{}}
+			s, err := sqlsession.NewWithBackend(b, sqlsession.SQLite, sqlsession.Options{DefaultLifetime: 2 * time.Hour})
+			if err != nil {
+				t.Fatalf("sqlsession.NewWithBackend() = %v", err)
+			}
+			st := fiberstore.New(s)
+			t.Cleanup(func() { st.Close() })
+			val := encode(t, map[any]any{"user": "alice", "n": 1, "m": 2})
+			start := time.Now()
+			if err := st.SetWithContext(ctx, key, val, exp); err != nil {
+				t.Fatalf("SetWithContext(key, val, %v) = %v", exp, err)
+			}
+			// The table keeps milliseconds.
+			if at := b.expiry(t); at.Before(start.Add(2*time.Hour-time.Millisecond)) || at.After(time.Now().Add(2*time.Hour)) {
+				t.Errorf("SetWithContext(key, val, %v) stored expiry %v, want now+2h (DefaultLifetime)", exp, time.Until(at))
+			}
+			for range 3 {
+				if got, err := st.GetWithContext(ctx, key); !bytes.Equal(got, val) || err != nil {
+					t.Fatalf("GetWithContext(key) = %q, %v, want the value", got, err)
+				}
+				if err := st.SetWithContext(ctx, key, encode(t, map[any]any{"user": "alice", "n": 1, "m": 2}), exp); err != nil {
+					t.Fatalf("SetWithContext(key, val, %v) = %v", exp, err)
+				}
+			}
+			if saves, touches, _ := b.counts(); saves != 1 || touches != 0 {
+				t.Errorf("Set, then Get and Set of the same session 3 times, with exp %v: %d saves, %d touches; want 1, 0", exp, saves, touches)
 			}
 		})
 	}

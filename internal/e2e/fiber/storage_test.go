@@ -222,10 +222,18 @@ func TestContract(t *testing.T) {
 				t.Errorf("expiries: %d of now+1h and %d of year 9999, want 1 and 1", hour, forever)
 			}
 		}},
-		{"negative exp is expired", func(t *testing.T, e *env) {
+		{"negative exp gets DefaultLifetime", func(t *testing.T, e *env) {
+			start := time.Now()
 			e.set(t, "k", []byte("v"), -time.Second)
-			if got := e.get(t, "k"); got != nil {
-				t.Errorf("Get(k) stored with exp -1s = %q, want nil", got)
+			if got := e.get(t, "k"); string(got) != "v" {
+				t.Errorf("Get(k) stored with exp -1s = %q, want %q", got, "v")
+			}
+			entry, found, err := e.s.Lookup(testCtx(t), "k")
+			life := e.s.Options().DefaultLifetime
+			// The table keeps milliseconds.
+			if !found || err != nil || entry.Expiry.Before(start.Add(life-time.Millisecond)) || entry.Expiry.After(time.Now().Add(life)) {
+				t.Errorf("Lookup(k) stored with exp -1s = expiry %v, %t, %v; want now+%v (DefaultLifetime), true, nil",
+					entry.Expiry, found, err, life)
 			}
 		}},
 		{"expiry honoured", func(t *testing.T, e *env) {
