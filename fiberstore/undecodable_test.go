@@ -142,8 +142,8 @@ func TestGetUndecodable(t *testing.T) {
 			if n > 16<<20 {
 				t.Errorf("Get(token of a %d-byte row) allocated %d MiB, want under 16", len(tt.data), n>>20)
 			}
-			if _, _, deletes := b.counts(); deletes != 1 || len(b.rows) != 0 {
-				t.Errorf("after Get: %d deletes, %d rows, want the row deleted", deletes, len(b.rows))
+			if _, _, deletes := b.counts(); deletes != 1 || b.live() != 0 {
+				t.Errorf("after Get: %d deletes, %d live rows, want the row deleted", deletes, b.live())
 			}
 			log := logs.String()
 			if !strings.Contains(log, "does not decode") || !strings.Contains(log, s.SessionID(token)) {
