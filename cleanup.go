@@ -130,7 +130,11 @@ func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 	if s.closed.Load() {
 		return 0, ErrClosed
 	}
-	now := s.now().UnixMilli()
+	t := s.now()
+	args := []any{s.q.time(t), -t.UnixMilli(), int64(s.opts.CleanupBatchSize)}
+	if !s.opts.Layout.versioned() {
+		args = []any{args[0], args[2]}
+	}
 	batch := int64(s.opts.CleanupBatchSize)
 	var total int64
 	for {
@@ -140,7 +144,7 @@ func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 		var n int64
 		start := time.Now()
 		err := s.retry(ctx, func() (err error) {
-			n, err = s.b.Exec(ctx, s.q.deleteBatch, now, -now, batch)
+			n, err = s.b.Exec(ctx, s.q.deleteBatch, args...)
 			return err
 		})
 		total += n

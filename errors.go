@@ -38,6 +38,10 @@ var (
 	// [Store.Lookup] and apply the change to what is there now.
 	ErrConflict = errors.New("sqlsession: session changed since it was read")
 
+	// ErrNoVersion is returned by [Store.SaveIf] when the table's [Layout] has
+	// no version column.
+	ErrNoVersion = errors.New("sqlsession: the table has no version column")
+
 	// ErrInvalidExpiry is returned by [Store.Save], [Store.SaveIf] and
 	// [Store.Touch] for an expiry before the year 1 or after the year 9999,
 	// which the table cannot hold. Nothing is written.

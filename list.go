@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"strings"
 	"time"
 )
 
@@ -13,7 +14,7 @@ func (s *Store) Count(ctx context.Context) (int64, error) {
 		return 0, ErrClosed
 	}
 	var n int64
-	if err := s.b.QueryRow(ctx, s.q.count, s.now().UnixMilli()).Scan(&n); err != nil {
+	if err := s.b.QueryRow(ctx, s.q.count, s.q.time(s.now())).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sqlsession: count: %w", err)
 	}
 	return n, nil
@@ -64,7 +65,7 @@ func (s *Store) All(ctx context.Context) iter.Seq2[Entry, error] {
 			yield(Entry{}, ErrClosed)
 			return
 		}
-		now := s.now().UnixMilli()
+		now := s.q.time(s.now())
 		after := ""
 		page := make([]Entry, 0, pageSize)
 		for {
@@ -75,6 +76,9 @@ func (s *Store) All(ctx context.Context) iter.Seq2[Entry, error] {
 			}
 			for _, e := range page {
 				after = e.Key
+				if !strings.HasPrefix(e.Key, s.opts.Layout.KeyPrefix) {
+					continue // another application's row in a shared table
+				}
 				if s.enc != nil {
 					plain, err := s.enc.open(e.Key, e.Data)
 					if err != nil {
@@ -95,7 +99,7 @@ func (s *Store) All(ctx context.Context) iter.Seq2[Entry, error] {
 	}
 }
 
-func (s *Store) page(ctx context.Context, after string, now int64, page *[]Entry) error {
+func (s *Store) page(ctx context.Context, after string, now any, page *[]Entry) error {
 	rows, err := s.b.Query(ctx, s.q.page, after, now, int64(pageSize))
 	if err != nil {
 		return fmt.Errorf("sqlsession: list: %w", err)
@@ -103,14 +107,14 @@ func (s *Store) page(ctx context.Context, after string, now int64, page *[]Entry
 	defer rows.Close()
 	for rows.Next() {
 		var e Entry
-		var exp int64
+		exp := timeScan{f: s.opts.Layout.Time}
 		if err := rows.Scan(&e.Key, &e.Data, &exp); err != nil {
 			return fmt.Errorf("sqlsession: list: %w", err)
 		}
 		if e.Data == nil {
 			e.Data = []byte{}
 		}
-		e.Expiry = time.UnixMilli(exp)
+		e.Expiry = exp.t
 		*page = append(*page, e)
 	}
 	if err := rows.Err(); err != nil {

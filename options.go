@@ -22,6 +22,10 @@ type Options struct {
 	// at most 40 characters. Default "sessions".
 	Table string
 
+	// Layout describes the table's columns and how it stores times, data
+	// and keys. Default: the zero Layout, the table CreateTable makes.
+	Layout Layout
+
 	// Schema qualifies Table (a PostgreSQL or SQL Server schema, a MySQL
 	// database, an attached SQLite database). Default "": the connection's
 	// current schema. CreateTable does not create the schema.
@@ -68,8 +72,8 @@ type Options struct {
 	// uses at most about half of the database's time. Negative: no pause.
 	CleanupPause time.Duration
 
-	// Timestamps adds created_at and updated_at columns (Unix milliseconds,
-	// like expires_at), set by Save and Touch. CreateTable adds them to an
+	// Timestamps adds created_at and updated_at columns (stored like the
+	// expiry, see [Layout]), set by Save and Touch. CreateTable adds them to an
 	// existing table. Default false.
 	Timestamps bool
 
@@ -155,7 +159,7 @@ type Column struct {
 }
 
 // withDefaults validates o and fills in its defaults.
-func (o Options) withDefaults() (Options, error) {
+func (o Options) withDefaults() (_ Options, err error) {
 	if o.Table == "" {
 		o.Table = DefaultTable
 	}
@@ -191,7 +195,13 @@ func (o Options) withDefaults() (Options, error) {
 	if o.CleanupTimeout == 0 {
 		o.CleanupTimeout = time.Minute
 	}
-	seen := map[string]bool{colToken: true, colData: true, colExpires: true, colCreated: true, colUpdated: true, colOwner: true, colVersion: true}
+	if o.Layout, err = o.Layout.withDefaults(&o); err != nil {
+		return o, err
+	}
+	seen := map[string]bool{}
+	for _, c := range o.Layout.columns() {
+		seen[lower(c.name)] = true
+	}
 	for _, c := range o.Columns {
 		if err := checkIdent("column", c.Name); err != nil {
 			return o, err

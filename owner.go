@@ -55,7 +55,7 @@ func (s *Store) ListByOwner(ctx context.Context, owner string) ([]Info, error) {
 	if owner == "" {
 		return nil, nil
 	}
-	rows, err := s.b.Query(ctx, s.q.listOwner, owner, s.now().UnixMilli())
+	rows, err := s.b.Query(ctx, s.q.listOwner, owner, s.q.time(s.now()))
 	if err != nil {
 		return nil, fmt.Errorf("sqlsession: list by owner: %w", err)
 	}
@@ -63,9 +63,10 @@ func (s *Store) ListByOwner(ctx context.Context, owner string) ([]Info, error) {
 	var out []Info
 	for rows.Next() {
 		var key string
-		var exp, created, updated int64
+		f := s.opts.Layout.Time
+		exp, created, updated := timeScan{f: f}, timeScan{f: f}, timeScan{f: f}
 		dest := []any{&key, &exp}
-		if s.opts.Timestamps {
+		if s.opts.Layout.timestamps() {
 			dest = append(dest, &created, &updated)
 		}
 		extras := make([]any, len(s.q.extraNames))
@@ -75,12 +76,12 @@ func (s *Store) ListByOwner(ctx context.Context, owner string) ([]Info, error) {
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("sqlsession: list by owner: %w", err)
 		}
-		info := Info{ID: publicID(key), Expiry: time.UnixMilli(exp)}
-		if created != 0 {
-			info.Created = time.UnixMilli(created)
+		info := Info{ID: publicID(key), Expiry: exp.t}
+		if created.t.After(time.Unix(0, 0)) {
+			info.Created = created.t
 		}
-		if updated != 0 {
-			info.Updated = time.UnixMilli(updated)
+		if updated.t.After(time.Unix(0, 0)) {
+			info.Updated = updated.t
 		}
 		if len(extras) > 0 {
 			info.Columns = make(map[string]any, len(extras))
@@ -111,8 +112,8 @@ func (s *Store) DeleteByOwner(ctx context.Context, owner string) (int64, error) 
 		return 0, nil
 	}
 	query, args := s.q.deleteOwnerNow, []any{owner}
-	if s.opts.DeleteGrace > 0 {
-		query, args = s.q.deleteOwner, []any{[]byte{}, s.graceVersion(), owner}
+	if s.tombstones() {
+		query, args = s.q.deleteOwner, []any{s.q.dataArg(nil), s.q.dead, s.graceVersion(), owner}
 	}
 	var n int64
 	err := s.retry(ctx, func() (err error) {
@@ -142,7 +143,7 @@ func (s *Store) DeleteOthers(ctx context.Context, owner, keep string) (int64, er
 		return 0, fmt.Errorf("sqlsession: delete others: %w: keep is not a session token", ErrInvalidToken)
 	}
 	var mine int64
-	err := s.b.QueryRow(ctx, s.q.ownerHas, key, owner, s.now().UnixMilli()).Scan(&mine)
+	err := s.b.QueryRow(ctx, s.q.ownerHas, key, owner, s.q.time(s.now())).Scan(&mine)
 	if err != nil {
 		return 0, fmt.Errorf("sqlsession: delete others: %w", err)
 	}
@@ -151,8 +152,8 @@ func (s *Store) DeleteOthers(ctx context.Context, owner, keep string) (int64, er
 			"(pass the current session's token, not its SessionID)", ErrInvalidToken, owner)
 	}
 	query, args := s.q.deleteOtherNow, []any{owner, key}
-	if s.opts.DeleteGrace > 0 {
-		query, args = s.q.deleteOther, []any{[]byte{}, s.graceVersion(), owner, key}
+	if s.tombstones() {
+		query, args = s.q.deleteOther, []any{s.q.dataArg(nil), s.q.dead, s.graceVersion(), owner, key}
 	}
 	var n int64
 	err = s.retry(ctx, func() (err error) {

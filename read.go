@@ -27,7 +27,7 @@ func (s *Store) Find(ctx context.Context, token string) (data []byte, found bool
 	if !ok {
 		return nil, false, nil
 	}
-	now := s.now().UnixMilli()
+	now := s.q.time(s.now())
 	if s.opts.Replica != nil {
 		err = s.opts.Replica.QueryRow(ctx, s.q.find, key, now).Scan(&data)
 		if err == nil {
@@ -73,19 +73,24 @@ func (s *Store) Lookup(ctx context.Context, token string) (e Entry, found bool, 
 // one: the read path of Lookup, and of Find with sliding expiry.
 func (s *Store) read(ctx context.Context, key string, now time.Time) (Entry, bool, error) {
 	var e Entry
-	var exp int64
+	exp := timeScan{f: s.opts.Layout.Time}
+	dest := []any{&e.Data, &exp, &e.Version}
+	if !s.opts.Layout.versioned() {
+		dest = dest[:2]
+	}
+	nowArg := s.q.time(now)
 	if r := s.opts.Replica; r != nil {
-		err := r.QueryRow(ctx, s.q.findExpiry, key, now.UnixMilli()).Scan(&e.Data, &exp, &e.Version)
+		err := r.QueryRow(ctx, s.q.findExpiry, key, nowArg).Scan(dest...)
 		if err == nil {
 			data, found, err := s.found(ctx, key, e.Data, nil)
-			e.Data, e.Expiry = data, time.UnixMilli(exp)
+			e.Data, e.Expiry = data, exp.t
 			return e, found, err
 		}
 		// As in Find: the primary has the answer.
 	}
-	err := s.b.QueryRow(ctx, s.q.findExpiry, key, now.UnixMilli()).Scan(&e.Data, &exp, &e.Version)
+	err := s.b.QueryRow(ctx, s.q.findExpiry, key, nowArg).Scan(dest...)
 	data, found, err := s.found(ctx, key, e.Data, err)
-	e.Data, e.Expiry = data, time.UnixMilli(exp)
+	e.Data, e.Expiry = data, exp.t
 	return e, found, err
 }
 

@@ -63,7 +63,7 @@ func (s *Store) createTable(ctx context.Context) error {
 	}
 	if s.q.ownerType != "" {
 		var typ string
-		if err := s.b.QueryRow(ctx, s.q.ownerType, s.opts.Schema, s.opts.Table).Scan(&typ); err != nil {
+		if err := s.b.QueryRow(ctx, s.q.ownerType, s.opts.Schema, s.opts.Table, s.q.ownerName).Scan(&typ); err != nil {
 			return fmt.Errorf("sqlsession: read the owner column of %s: %w", s.opts.Table, err)
 		}
 		if lower(typ) != "varbinary" {
@@ -114,7 +114,7 @@ func (s *Store) checkTable(ctx context.Context, all bool) (map[string]bool, erro
 	if len(have) == 0 {
 		return nil, fmt.Errorf("%w: table %s does not exist", ErrMissingColumn, s.opts.Table)
 	}
-	want := requiredColumns
+	want := s.q.required
 	if all {
 		want = append(want[:len(want):len(want)], s.q.optional...)
 	}

@@ -57,15 +57,15 @@ func (s *Store) key(token string) (string, bool) {
 		return "", false
 	}
 	if s.opts.PlainTokens {
-		return token, true
+		return s.q.key(token), true
 	}
 	if len(token) == handleLen && token[0] == '~' {
 		digest := token[1 : 1+digestLen]
 		if subtle.ConstantTimeCompare([]byte(token[1+digestLen:]), s.mac(digest)) == 1 {
-			return digest, true
+			return s.q.key(digest), true
 		}
 	}
-	return digest(token), true
+	return s.q.key(digest(token)), true
 }
 
 // digest returns base64url(SHA-256(token)) with one allocation, the
@@ -83,6 +83,7 @@ func digest(token string) string {
 // publicKey maps a stored key to what listing returns: a key that Find,
 // Save, Touch and Delete accept.
 func (s *Store) publicKey(stored string) string {
+	stored = stored[len(s.opts.Layout.KeyPrefix):]
 	if s.opts.PlainTokens {
 		return stored
 	}

@@ -32,10 +32,10 @@ func (s *Store) Save(ctx context.Context, token string, data []byte, expiry time
 		data = []byte{}
 	}
 	args := make([]any, 0, 6+len(s.opts.Columns))
-	args = append(args, key, data, expiry.UnixMilli())
-	if s.opts.Timestamps {
-		ms := now.UnixMilli()
-		args = append(args, ms, ms)
+	args = append(args, key, s.q.dataArg(data), s.q.time(expiry))
+	if s.opts.Layout.timestamps() {
+		at := s.q.time(now)
+		args = append(args, at, at)
 	}
 	if args, err = s.derived(args, data); err != nil {
 		return fmt.Errorf("sqlsession: save: %w", err)
@@ -64,6 +64,9 @@ func (s *Store) SaveIf(ctx context.Context, token string, data []byte, expiry ti
 	if s.closed.Load() {
 		return ErrClosed
 	}
+	if s.q.saveIf == "" {
+		return ErrNoVersion
+	}
 	defer s.tick()
 	key, now, expiry, err := s.checkWrite(token, data, expiry)
 	if err != nil {
@@ -73,9 +76,9 @@ func (s *Store) SaveIf(ctx context.Context, token string, data []byte, expiry ti
 		data = []byte{}
 	}
 	args := make([]any, 0, 7+len(s.opts.Columns))
-	args = append(args, data, expiry.UnixMilli())
-	if s.opts.Timestamps {
-		args = append(args, now.UnixMilli())
+	args = append(args, s.q.dataArg(data), s.q.time(expiry))
+	if s.opts.Layout.timestamps() {
+		args = append(args, s.q.time(now))
 	}
 	if args, err = s.derived(args, data); err != nil {
 		return fmt.Errorf("sqlsession: save if: %w", err)
@@ -83,7 +86,7 @@ func (s *Store) SaveIf(ctx context.Context, token string, data []byte, expiry ti
 	if s.enc != nil {
 		args[0] = s.enc.seal(key, data)
 	}
-	args = append(args, key, version, now.UnixMilli())
+	args = append(args, key, version, s.q.time(now))
 	var n int64
 	err = s.retry(ctx, func() (err error) {
 		n, err = s.b.Exec(ctx, s.q.saveIf, args...)
@@ -202,9 +205,9 @@ func (s *Store) Touch(ctx context.Context, token string, expiry time.Time) error
 }
 
 func (s *Store) touch(ctx context.Context, key string, expiry, now time.Time) error {
-	args := []any{expiry.UnixMilli(), key, now.UnixMilli()}
-	if s.opts.Timestamps {
-		args = []any{expiry.UnixMilli(), now.UnixMilli(), key, now.UnixMilli()}
+	args := []any{s.q.time(expiry), key, s.q.time(now)}
+	if s.opts.Layout.timestamps() {
+		args = []any{s.q.time(expiry), s.q.time(now), key, s.q.time(now)}
 	}
 	err := s.retry(ctx, func() error {
 		_, err := s.b.Exec(ctx, s.q.touch, args...)
@@ -238,8 +241,8 @@ func (s *Store) Delete(ctx context.Context, token string) error {
 // negative, and returns how many rows it changed.
 func (s *Store) deleteKey(ctx context.Context, key string) (int64, error) {
 	query, args := s.q.delete, []any{key}
-	if s.opts.DeleteGrace > 0 {
-		query, args = s.q.tombstone, []any{[]byte{}, s.graceVersion(), key}
+	if s.tombstones() {
+		query, args = s.q.tombstone, []any{s.q.dataArg(nil), s.q.dead, s.graceVersion(), key}
 	}
 	var n int64
 	err := s.retry(ctx, func() (err error) {
@@ -253,6 +256,10 @@ func (s *Store) deleteKey(ctx context.Context, key string) (int64, error) {
 // grace, in Unix milliseconds, negated. DeleteExpired removes it once the
 // clock has passed that.
 func (s *Store) graceVersion() int64 {
+	// A grace beyond the year 9999 would overflow; no tombstone needs it.
+	if s.opts.DeleteGrace > 100*365*24*time.Hour {
+		return -maxExpiry.UnixMilli()
+	}
 	return -s.now().Add(s.opts.DeleteGrace).UnixMilli()
 }
 
@@ -272,3 +279,6 @@ func (s *Store) explain(ctx context.Context, err error, n int) error {
 	return fmt.Errorf("%w: %d bytes do not fit the server's max_allowed_packet of %d bytes "+
 		"(raise it, or lower Options.MaxDataSize below it): %w", ErrTooLarge, n, limit, err)
 }
+
+// tombstones reports whether deletes leave tombstones.
+func (s *Store) tombstones() bool { return s.opts.DeleteGrace > 0 && s.q.tombstone != "" }

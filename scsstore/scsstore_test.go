@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,15 +25,22 @@ type fakeBackend struct {
 	list     []entry // rows Query returns
 	queryErr error
 
-	mu   sync.Mutex
-	ctxs []context.Context
-	args [][]any
+	mu      sync.Mutex
+	ctxs    []context.Context
+	args    [][]any
+	deletes int // statements that delete one session
 }
 
 type entry struct {
 	key  string
 	data []byte
 	exp  int64
+}
+
+// isTombstone reports whether query deletes one session, leaving its
+// tombstone: an UPDATE that sets the version and matches the key alone.
+func isTombstone(query string) bool {
+	return strings.HasPrefix(query, "UPDATE ") && strings.Contains(query, `"version" = ?`) && !strings.Contains(query, "+ 1")
 }
 
 func (b *fakeBackend) record(ctx context.Context, args []any) {
@@ -53,6 +61,11 @@ func (b *fakeBackend) last() (context.Context, []any) {
 
 func (b *fakeBackend) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	b.record(ctx, args)
+	if strings.HasPrefix(query, "DELETE ") || isTombstone(query) {
+		b.mu.Lock()
+		b.deletes++
+		b.mu.Unlock()
+	}
 	return 1, nil
 }
 
@@ -78,7 +91,10 @@ func (r fakeRow) Scan(dest ...any) error {
 	}
 	*dest[0].(*[]byte) = r.data
 	if len(dest) > 1 {
-		*dest[1].(*int64) = time.Now().Add(time.Hour).UnixMilli()
+		// The expiry arrives as the driver gives it: an int64.
+		if err := dest[1].(sql.Scanner).Scan(time.Now().Add(time.Hour).UnixMilli()); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -98,8 +114,7 @@ func (r *fakeRows) Scan(dest ...any) error {
 	e := r.list[r.i]
 	*dest[0].(*string) = e.key
 	*dest[1].(*[]byte) = e.data
-	*dest[2].(*int64) = e.exp
-	return nil
+	return dest[2].(sql.Scanner).Scan(e.exp)
 }
 
 var _ sqlsession.Backend = (*fakeBackend)(nil)

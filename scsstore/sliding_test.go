@@ -84,12 +84,7 @@ func TestFindDeadline(t *testing.T) {
 			}
 			b.mu.Lock()
 			defer b.mu.Unlock()
-			deleted := false
-			for _, args := range b.args {
-				if len(args) == 1 { // DELETE ... WHERE token = ?
-					deleted = true
-				}
-			}
+			deleted := b.deletes > 0
 			if deleted == tc.wantFound {
 				t.Errorf("FindCtx() deleted the row: %v, want %v", deleted, !tc.wantFound)
 			}

@@ -14,7 +14,7 @@ import (
 func (k *kit) sibling(t *testing.T, s *sqlsession.Store, keys ...[]byte) *sqlsession.Store {
 	t.Helper()
 	o := s.Options()
-	sib := k.newStore(t, sqlsession.Options{Table: o.Table, Schema: o.Schema, PlainTokens: k.plain, Keys: keys})
+	sib := k.store(t, sqlsession.Options{Table: o.Table, Schema: o.Schema, Keys: keys})
 	t.Cleanup(func() { sib.Close() })
 	return sib
 }

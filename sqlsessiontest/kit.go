@@ -39,15 +39,18 @@ import (
 // It need not call CreateTable: Run does.
 type NewStore func(t *testing.T, opts sqlsession.Options) *sqlsession.Store
 
-// Run checks the [sqlsession.Store] contract, with hashed tokens and with
-// plain tokens, on stores made by newStore. Each check uses a new table.
+// Run checks the [sqlsession.Store] contract, with hashed tokens, with
+// plain tokens and with a table of another [sqlsession.Layout] (other column
+// names, SQL timestamps, a key prefix), on stores made by newStore. Each
+// check uses a new table.
 func Run(t *testing.T, newStore NewStore) {
 	for _, mode := range []struct {
-		name  string
-		plain bool
-	}{{"hashed", false}, {"plain", true}} {
+		name   string
+		plain  bool
+		layout sqlsession.Layout
+	}{{"hashed", false, sqlsession.Layout{}}, {"plain", true, sqlsession.Layout{}}, {"layout", false, OtherLayout}} {
 		t.Run(mode.name, func(t *testing.T) {
-			k := &kit{newStore: newStore, plain: mode.plain}
+			k := &kit{newStore: newStore, plain: mode.plain, layout: mode.layout}
 			for _, c := range checks {
 				t.Run(c.name, func(t *testing.T) { c.fn(t, k) })
 			}
@@ -58,13 +61,22 @@ func Run(t *testing.T, newStore NewStore) {
 type kit struct {
 	newStore NewStore
 	plain    bool
+	layout   sqlsession.Layout
+}
+
+// OtherLayout is the non-default [sqlsession.Layout] that [Run] checks
+// besides the default one: every column renamed, expiries as SQL
+// timestamps, and a key prefix.
+var OtherLayout = sqlsession.Layout{
+	Key: "sid", Data: "sess", Expiry: "expire", Version: "rev",
+	Created: "created", Updated: "updated", Owner: "user_id",
+	Time: sqlsession.Timestamp, KeyPrefix: "app:sess:",
 }
 
 // open returns a Store with its table created; it is closed when t ends.
 func (k *kit) open(t *testing.T, opts sqlsession.Options) *sqlsession.Store {
 	t.Helper()
-	opts.PlainTokens = k.plain
-	s := k.newStore(t, opts)
+	s := k.store(t, opts)
 	if s == nil {
 		t.Fatal("NewStore returned nil")
 	}
@@ -73,6 +85,20 @@ func (k *kit) open(t *testing.T, opts sqlsession.Options) *sqlsession.Store {
 		t.Fatalf("CreateTable() = %v, want nil", err)
 	}
 	return s
+}
+
+// store returns a Store made by newStore with the kit's token mode and
+// layout.
+func (k *kit) store(t *testing.T, opts sqlsession.Options) *sqlsession.Store {
+	t.Helper()
+	opts.PlainTokens = k.plain
+	if opts.Layout == (sqlsession.Layout{}) {
+		opts.Layout = k.layout
+		if !opts.Timestamps {
+			opts.Layout.Created, opts.Layout.Updated = "", ""
+		}
+	}
+	return k.newStore(t, opts)
 }
 
 func ctx(t *testing.T) context.Context {
@@ -687,12 +713,12 @@ func testClose(t *testing.T, k *kit) {
 // testCreateTableConcurrent starts many instances on a table that does not
 // exist yet, as a deploy of several app servers does.
 func testCreateTableConcurrent(t *testing.T, k *kit) {
-	first := k.newStore(t, sqlsession.Options{PlainTokens: k.plain})
+	first := k.store(t, sqlsession.Options{})
 	t.Cleanup(func() { first.Close() })
 	table := first.Options().Table
 	stores := []*sqlsession.Store{first}
 	for i := 0; i < 3; i++ {
-		s := k.newStore(t, sqlsession.Options{Table: table, Schema: first.Options().Schema, PlainTokens: k.plain})
+		s := k.store(t, sqlsession.Options{Table: table, Schema: first.Options().Schema})
 		t.Cleanup(func() { s.Close() })
 		stores = append(stores, s)
 	}

@@ -241,16 +241,11 @@ func testOwnerMigration(t *testing.T, k *kit) {
 	strict := ownerOptions()
 	strict.Table, strict.Schema = old.Options().Table, old.Options().Schema
 	strict.Columns = append(strict.Columns, sqlsession.Column{Name: "tenant", Type: "BIGINT", Value: func([]byte) (any, error) { return nil, nil }})
-	s2 := k.newStore(t, withPlain(strict, k.plain))
+	s2 := k.store(t, strict)
 	t.Cleanup(func() { s2.Close() })
 	if err := s2.CheckTable(ctx(t)); !errors.Is(err, sqlsession.ErrMissingColumn) || !strings.Contains(err.Error(), "tenant") {
 		t.Fatalf("CheckTable() with an undeclared column = %v, want ErrMissingColumn naming tenant", err)
 	}
-}
-
-func withPlain(o sqlsession.Options, plain bool) sqlsession.Options {
-	o.PlainTokens = plain
-	return o
 }
 
 // testOwnerBytes checks that owners are compared byte for byte: owners that

@@ -1,0 +1,78 @@
+package sqlsession
+
+import "time"
+
+// mysqlSQL is the SQL that only MySQL and MariaDB speak.
+type mysqlSQL struct{}
+
+func (mysqlSQL) types(l *Layout) columnTypes {
+	ct := columnTypes{
+		key: "VARCHAR(255) CHARACTER SET ascii COLLATE ascii_bin", data: "LONGBLOB", time: "BIGINT", integer: "BIGINT",
+		// Binary, so that owners compare byte for byte: the _bin
+		// collations of MySQL and MariaDB pad trailing spaces.
+		owner: "VARBINARY(255)",
+	}
+	if l.JSON {
+		ct.data = "LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+	}
+	if l.Time == Timestamp {
+		ct.time = "DATETIME(3)"
+	}
+	return ct
+}
+
+func (mysqlSQL) createTable(s *schemaSpec) schemaSQL {
+	cols := append(s.cols[:len(s.cols):len(s.cols)], "INDEX "+s.expIndexQ+" ("+s.exp+")")
+	if s.o.Owner != nil {
+		cols = append(cols, "INDEX "+s.ownerIndexQ+" ("+s.owner+")")
+	}
+	out := schemaSQL{
+		create: []string{"CREATE TABLE IF NOT EXISTS " + s.table + " (" + join(cols) + ") ENGINE=InnoDB"},
+		// MySQL has no CREATE INDEX IF NOT EXISTS: a table made elsewhere
+		// (by hand, by an ORM, by an older version) gets its indexes only
+		// where none leads with the column already.
+		indexCount:    "SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = COALESCE(NULLIF(?, ''), DATABASE()) AND table_name = ? AND column_name = ? AND seq_in_index = 1",
+		columnIndexes: []columnIndex{{s.expName, "CREATE INDEX " + s.expIndexQ + " ON " + s.table + " (" + s.exp + ")"}},
+		columns:       "SELECT column_name FROM information_schema.columns WHERE table_schema = COALESCE(NULLIF(?, ''), DATABASE()) AND table_name = ?",
+	}
+	if s.o.Owner != nil {
+		out.columnIndexes = append(out.columnIndexes, columnIndex{s.ownerName, "CREATE INDEX " + s.ownerIndexQ + " ON " + s.table + " (" + s.owner + ")"})
+		// Tables made before owners were binary get the binary type.
+		out.ownerType = "SELECT DATA_TYPE FROM information_schema.columns WHERE table_schema = COALESCE(NULLIF(?, ''), DATABASE()) AND table_name = ? AND column_name = ?"
+		out.ownerFix = "ALTER TABLE " + s.table + " MODIFY " + s.owner + " VARBINARY(255) NULL"
+	}
+	return out
+}
+
+func (mysqlSQL) addColumn(t, def string) string { return "ALTER TABLE " + t + " ADD COLUMN " + def }
+
+func (mysqlSQL) upsert(t, key string, ins, vals, upd []string, ver string) string {
+	set := make([]string, 0, len(upd)+1)
+	for _, u := range upd {
+		if ver == "" {
+			set = append(set, u+" = VALUES("+u+")")
+		} else {
+			set = append(set, u+" = IF("+ver+" >= 0, VALUES("+u+"), "+u+")")
+		}
+	}
+	if ver != "" {
+		// Assignments run left to right: the version moves last, so every
+		// condition before it sees the row's old version.
+		set = append(set, ver+" = IF("+ver+" >= 0, "+ver+" + 1, "+ver+")")
+	}
+	return "INSERT INTO " + t + " (" + join(ins) + ") VALUES (" + join(vals) + ") ON DUPLICATE KEY UPDATE " + join(set)
+}
+
+func (mysqlSQL) deleteBatch(t, key, exp, ver string, p *params) string {
+	return "DELETE FROM " + t + " WHERE " + expiredWhere(exp, ver, p) + " ORDER BY " + exp + " LIMIT " + p.next()
+}
+
+func (mysqlSQL) limit(query, n string) string { return query + " LIMIT " + n }
+
+func (mysqlSQL) lock(*params) (string, string) {
+	return "SELECT COALESCE(GET_LOCK(?, 0), 0)", "SELECT RELEASE_LOCK(?)"
+}
+
+func (mysqlSQL) ownerIs(col, p string) string { return col + " = " + p }
+
+func (mysqlSQL) timeArg(t time.Time) any { return t }

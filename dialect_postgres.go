@@ -1,0 +1,81 @@
+package sqlsession
+
+import "time"
+
+// postgresSQL is the SQL that only PostgreSQL speaks.
+type postgresSQL struct{}
+
+func (postgresSQL) types(l *Layout) columnTypes {
+	ct := columnTypes{key: `TEXT COLLATE "C"`, data: "BYTEA", time: "BIGINT", integer: "BIGINT", owner: "TEXT"}
+	if l.JSON {
+		ct.data = "TEXT"
+	}
+	if l.Time == Timestamp {
+		ct.time = "TIMESTAMPTZ(3)"
+	}
+	return ct
+}
+
+func (postgresSQL) createTable(s *schemaSpec) schemaSQL {
+	// One DO block is one transaction: the advisory lock serializes
+	// instances creating the table at once, which otherwise race in the
+	// catalog (duplicate key in pg_class).
+	out := schemaSQL{
+		create: []string{"DO $$ BEGIN " +
+			"PERFORM pg_advisory_xact_lock(hashtext('sqlsession:" + s.table + "')); " +
+			"CREATE TABLE IF NOT EXISTS " + s.table + " (" + join(s.cols) + "); " +
+			"CREATE INDEX IF NOT EXISTS " + s.expIndexQ + " ON " + s.table + " (" + s.exp + "); " +
+			"END $$"},
+		columns: "SELECT column_name FROM information_schema.columns WHERE table_schema = COALESCE(NULLIF($1, ''), current_schema()) AND table_name = $2",
+	}
+	if s.o.Owner != nil {
+		out.indexes = []string{"CREATE INDEX IF NOT EXISTS " + s.ownerIndexQ + " ON " + s.table + " (" + s.owner + ")"}
+	}
+	return out
+}
+
+func (postgresSQL) addColumn(t, def string) string { return "ALTER TABLE " + t + " ADD COLUMN " + def }
+
+func (postgresSQL) upsert(t, key string, ins, vals, upd []string, ver string) string {
+	return upsertExcluded(t, key, ins, vals, upd, ver)
+}
+
+// upsertExcluded is the INSERT ... ON CONFLICT upsert of PostgreSQL and
+// SQLite. A negative version (a tombstone) refuses the update.
+func upsertExcluded(t, key string, ins, vals, upd []string, ver string) string {
+	set := make([]string, len(upd))
+	for i, u := range upd {
+		set[i] = u + " = excluded." + u
+	}
+	q := "INSERT INTO " + t + " (" + join(ins) + ") VALUES (" + join(vals) + ") ON CONFLICT (" + key + ") DO UPDATE SET " + join(set)
+	if ver != "" {
+		q += ", " + ver + " = " + t + "." + ver + " + 1 WHERE " + t + "." + ver + " >= 0"
+	}
+	return q
+}
+
+func (postgresSQL) deleteBatch(t, key, exp, ver string, p *params) string {
+	return "DELETE FROM " + t + " WHERE " + key + " IN (SELECT " + key + " FROM " + t + " WHERE " + expiredWhere(exp, ver, p) + " LIMIT " + p.next() + " FOR UPDATE SKIP LOCKED)"
+}
+
+// expiredWhere selects expired rows and tombstones past their grace:
+// parameters now and, with a version column, the oldest tombstone version
+// to keep.
+func expiredWhere(exp, ver string, p *params) string {
+	w := exp + " <= " + p.next()
+	if ver != "" {
+		w += " AND " + ver + " >= " + p.next()
+	}
+	return w
+}
+
+func (postgresSQL) limit(query, n string) string { return query + " LIMIT " + n }
+
+func (postgresSQL) lock(p *params) (string, string) {
+	// Transaction-level: released when the pinned transaction ends.
+	return "SELECT CASE WHEN pg_try_advisory_xact_lock(hashtext(" + p.next() + ")) THEN 1 ELSE 0 END", ""
+}
+
+func (postgresSQL) ownerIs(col, p string) string { return col + " = " + p }
+
+func (postgresSQL) timeArg(t time.Time) any { return t }
