@@ -13,10 +13,8 @@ import (
 // Queries arrive as SQL text of the Store's [Dialect] with their arguments:
 // string, []byte and int64 values. A Backend must be safe for concurrent use.
 //
-// If a Backend also implements [io.Closer], [Store.Close] calls its Close once,
-// after stopping background work: that is how a backend that opened its own
-// pool releases it. A Backend wrapping a pool it was given must not implement
-// io.Closer.
+// [Store.Close] never closes a Backend; a module that opens its own pool
+// for a Store hands it over with [NewOwning].
 type Backend interface {
 	// Exec runs a statement and returns the number of rows it affected.
 	Exec(ctx context.Context, query string, args ...any) (rowsAffected int64, err error)

@@ -37,6 +37,7 @@ type Store struct {
 	sweeping atomic.Bool
 	ops      atomic.Uint64
 
+	owned     io.Closer // closed by Close: see NewOwning
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -91,10 +92,26 @@ func (s *Store) Dialect() Dialect { return s.d }
 // Options returns the Store's options with every default filled in.
 func (s *Store) Options() Options { return s.opts }
 
+// NewOwning is [NewWithBackend] for a Store that owns what its Backend
+// uses: [Store.Close] calls owned.Close once, after stopping background
+// work. A module that opens its own pool for the Store (pgxstore.Open) uses
+// it; a Store made any other way never closes anything it was given.
+func NewOwning(b Backend, dialect Dialect, opts Options, owned io.Closer) (*Store, error) {
+	if owned == nil {
+		return nil, fmt.Errorf("%w: nil io.Closer", ErrInvalidOptions)
+	}
+	s, err := NewWithBackend(b, dialect, opts)
+	if err != nil {
+		return nil, err
+	}
+	s.owned = owned
+	return s, nil
+}
+
 // Close stops background cleanup, cancelling a sweep in progress, and waits
 // for it to end. Afterwards every database method returns [ErrClosed]. Close
-// is idempotent. It never closes the *sql.DB or pool the Store was given; a
-// [Backend] that implements [io.Closer] is closed once.
+// is idempotent. It never closes the *sql.DB, pool or Backend the Store was
+// given, except what [NewOwning] hands over, which it closes once.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
@@ -102,8 +119,8 @@ func (s *Store) Close() error {
 		s.mu.Unlock()
 		s.cancel()
 		s.wg.Wait()
-		if c, ok := s.b.(io.Closer); ok {
-			s.closeErr = c.Close()
+		if s.owned != nil {
+			s.closeErr = s.owned.Close()
 		}
 	})
 	return s.closeErr

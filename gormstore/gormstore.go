@@ -57,8 +57,7 @@ func backendOf(db *gorm.DB) (backend, sqlsession.Dialect, error) {
 	return backend{db.Session(&gorm.Session{NewDB: true})}, d, nil
 }
 
-// backend runs the Store's SQL through GORM. It must not implement
-// io.Closer: the Store would close the caller's database.
+// backend runs the Store's SQL through GORM. The Store never closes it.
 type backend struct{ db *gorm.DB }
 
 var (

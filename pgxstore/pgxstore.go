@@ -40,7 +40,7 @@ func Open(ctx context.Context, connString string, opts sqlsession.Options) (*sql
 	if err != nil {
 		return nil, fmt.Errorf("pgxstore: open: %w", err)
 	}
-	s, err := sqlsession.NewWithBackend(ownedPool{backend{conn{pool}, pool}}, sqlsession.Postgres, opts)
+	s, err := sqlsession.NewOwning(backend{conn{pool}, pool}, sqlsession.Postgres, opts, ownedPool{pool})
 	if err != nil {
 		pool.Close()
 		return nil, err
@@ -101,8 +101,7 @@ func (r rows) Close() error {
 	return r.Rows.Err()
 }
 
-// backend is the Backend of a pool that the Store was given. It must not
-// implement io.Closer: the Store would close the caller's pool.
+// backend is the Backend of a pool.
 type backend struct {
 	conn
 	pool *pgxpool.Pool
@@ -138,8 +137,8 @@ func (b backend) Pin(ctx context.Context) (sqlsession.Backend, func(), error) {
 	return conn{tx}, release, nil
 }
 
-// ownedPool is the backend of a pool that Open made: the Store closes it.
-type ownedPool struct{ backend }
+// ownedPool is a pool that Open made, handed to the Store to close.
+type ownedPool struct{ pool *pgxpool.Pool }
 
 func (o ownedPool) Close() error {
 	o.pool.Close()
