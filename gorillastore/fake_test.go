@@ -13,8 +13,9 @@ import (
 
 // fakeBackend is an in-memory [sqlsession.Backend], so that these tests need
 // no database driver. It understands the statements a Store sends for Find,
-// Lookup, Save, Touch and Delete, telling them apart by their first word and
-// their arguments; the real databases run in the integration tests.
+// Lookup, Save, Touch and Delete (which leaves a tombstone that Save does not
+// re-create), telling them apart by their first word, their text and their
+// arguments; the real databases run in the integration tests.
 type fakeBackend struct {
 	mu     sync.Mutex
 	rows   map[string]fakeRow
@@ -25,8 +26,9 @@ type fakeBackend struct {
 }
 
 type fakeRow struct {
-	data   []byte
-	expiry int64 // Unix milliseconds
+	data    []byte
+	expiry  int64 // Unix milliseconds
+	version int64 // negative: a tombstone
 }
 
 var _ sqlsession.Backend = (*fakeBackend)(nil)
@@ -49,33 +51,45 @@ func (f *fakeBackend) fail(err error) {
 	f.err = err
 }
 
-// len returns the number of stored rows, live or expired.
+// len returns the number of stored sessions, live or expired, leaving out
+// the tombstones of deleted ones.
 func (f *fakeBackend) len() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return len(f.rows)
+	n := 0
+	for _, r := range f.rows {
+		if r.version >= 0 {
+			n++
+		}
+	}
+	return n
 }
 
-// only returns the one stored row and its key.
+// only returns the one stored session and its key.
 func (f *fakeBackend) only(t testing.TB) (string, fakeRow) {
 	t.Helper()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.rows) != 1 {
-		t.Fatalf("the table holds %d rows, want 1", len(f.rows))
-	}
+	var keys []string
 	for k, r := range f.rows {
-		return k, r
+		if r.version >= 0 {
+			keys = append(keys, k)
+		}
 	}
-	panic("unreachable")
+	if len(keys) != 1 {
+		t.Fatalf("the table holds %d sessions, want 1", len(keys))
+	}
+	return keys[0], f.rows[keys[0]]
 }
 
-// set replaces the data and expiry of every stored row.
+// set replaces the data and expiry of every stored session.
 func (f *fakeBackend) set(data []byte, expiry int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for k := range f.rows {
-		f.rows[k] = fakeRow{data, expiry}
+	for k, r := range f.rows {
+		if r.version >= 0 {
+			f.rows[k] = fakeRow{data, expiry, r.version + 1}
+		}
 	}
 }
 
@@ -104,7 +118,18 @@ func (f *fakeBackend) Exec(ctx context.Context, query string, args ...any) (int6
 	case strings.HasPrefix(query, "INSERT"):
 		f.saves++
 		key, data, expiry := args[0].(string), args[1].([]byte), args[2].(int64)
-		f.rows[key] = fakeRow{append([]byte(nil), data...), expiry}
+		r, ok := f.rows[key]
+		if ok && r.version < 0 {
+			return 0, nil // deleted: not re-created
+		}
+		f.rows[key] = fakeRow{append([]byte(nil), data...), expiry, r.version + 1}
+		return 1, nil
+	case strings.HasPrefix(query, "UPDATE") && strings.Contains(query, `"expires_at" = 0`):
+		version, key := args[1].(int64), args[2].(string)
+		if _, ok := f.rows[key]; !ok {
+			return 0, nil
+		}
+		f.rows[key] = fakeRow{nil, 0, version}
 		return 1, nil
 	case strings.HasPrefix(query, "UPDATE") && len(args) == 3:
 		expiry, key, now := args[0].(int64), args[1].(string), args[2].(int64)
@@ -112,7 +137,7 @@ func (f *fakeBackend) Exec(ctx context.Context, query string, args ...any) (int6
 		if !ok || r.expiry <= now {
 			return 0, nil
 		}
-		f.rows[key] = fakeRow{r.data, expiry}
+		f.rows[key] = fakeRow{r.data, expiry, r.version}
 		return 1, nil
 	case strings.HasPrefix(query, "DELETE") && len(args) == 1:
 		key := args[0].(string)
@@ -140,7 +165,7 @@ func (f *fakeBackend) QueryRow(ctx context.Context, query string, args ...any) s
 	if !ok || r.expiry <= now {
 		return fakeScan{err: sql.ErrNoRows}
 	}
-	return fakeScan{data: append([]byte(nil), r.data...), expiry: r.expiry}
+	return fakeScan{data: append([]byte(nil), r.data...), expiry: r.expiry, version: r.version}
 }
 
 func (f *fakeBackend) Query(ctx context.Context, query string, args ...any) (sqlsession.Rows, error) {
@@ -148,12 +173,13 @@ func (f *fakeBackend) Query(ctx context.Context, query string, args ...any) (sql
 }
 
 type fakeScan struct {
-	data   []byte
-	expiry int64
-	err    error
+	data    []byte
+	expiry  int64
+	version int64
+	err     error
 }
 
-// Scan fills data, and the expiry when asked for it (Lookup).
+// Scan fills data, and the expiry and version when asked for them (Lookup).
 func (s fakeScan) Scan(dest ...any) error {
 	if s.err != nil {
 		return s.err
@@ -161,6 +187,9 @@ func (s fakeScan) Scan(dest ...any) error {
 	*dest[0].(*[]byte) = s.data
 	if len(dest) > 1 {
 		*dest[1].(*int64) = s.expiry
+	}
+	if len(dest) > 2 {
+		*dest[2].(*int64) = s.version
 	}
 	return nil
 }
