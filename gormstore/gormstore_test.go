@@ -129,6 +129,10 @@ func quote(db *gorm.DB, schema, table string) string {
 // by GORM's AutoMigrate from testSession instead of by CreateTable.
 func factory(db *gorm.DB, schema string, model bool) sqlsessiontest.NewStore {
 	return func(t *testing.T, opts sqlsession.Options) *sqlsession.Store {
+		if model {
+			// The model's struct fixes the columns: the default layout.
+			opts.Layout = sqlsession.Layout{}
+		}
 		if opts.Table == "" {
 			opts.Table = testenv.Name("t")
 			opts.Schema = schema
@@ -147,7 +151,7 @@ func factory(db *gorm.DB, schema string, model bool) sqlsessiontest.NewStore {
 		if opts.CleanupInterval > 0 {
 			// The kit creates the table after NewStore returns, while the
 			// janitor may already sweep: create it first.
-			pre, err := gormstore.New(db, sqlsession.Options{Table: opts.Table, Schema: opts.Schema})
+			pre, err := gormstore.New(db, sqlsession.Options{Table: opts.Table, Schema: opts.Schema, Layout: opts.Layout})
 			if err != nil {
 				t.Fatal(err)
 			}

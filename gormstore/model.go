@@ -32,6 +32,9 @@ type Model struct {
 	// ExpiresAt is the expiry in Unix milliseconds. It carries GORM's
 	// default index, idx_<table>_expires_at, for the sweeps.
 	ExpiresAt int64 `gorm:"column:expires_at;not null;index"`
+	// Version is the row version that [sqlsession.Store.SaveIf] compares;
+	// negative for a deleted session's tombstone.
+	Version int64 `gorm:"column:version;not null;default:0"`
 }
 
 // Token is the type of [Model.Token]: a string whose column compares byte for

@@ -76,7 +76,7 @@ func factory(pool *pgxpool.Pool, schema string) sqlsessiontest.NewStore {
 			// janitor may already sweep: create it first, so that a slow
 			// CreateTable (through PgBouncer, under -race) cannot make the
 			// first sweep log "relation does not exist".
-			pre, err := pgxstore.New(pool, sqlsession.Options{Table: opts.Table, Schema: opts.Schema})
+			pre, err := pgxstore.New(pool, sqlsession.Options{Table: opts.Table, Schema: opts.Schema, Layout: opts.Layout})
 			if err != nil {
 				t.Fatalf("pgxstore.New() = %v", err)
 			}
