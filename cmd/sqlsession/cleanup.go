@@ -45,7 +45,7 @@ func (c *cli) cleanup(ctx context.Context, args []string) error {
 
 	p := &progress{w: c.stdout, tty: isTerminal(c.stdout), total: expired, start: time.Now()}
 	b := &batches{Backend: sqlsession.SQLBackend(t.db), stop: ctx, done: p.batch}
-	s, err := sqlsession.NewWithBackend(b, t.src.dialect, sqlsession.Options{Table: t.table, Schema: t.schema, CleanupBatchSize: *batch})
+	s, err := sqlsession.NewWithBackend(b, t.src.Dialect, sqlsession.Options{Table: t.table, Schema: t.schema, CleanupBatchSize: *batch})
 	if err != nil {
 		return err
 	}
@@ -60,13 +60,18 @@ func (c *cli) cleanup(ctx context.Context, args []string) error {
 	case err != nil:
 		return fmt.Errorf("after deleting %d expired %s: %w", n, plural(n, "session", "sessions"), err)
 	}
+	if n == 0 {
+		fmt.Fprintf(c.stdout, "no expired session to delete in %s\n", t.name())
+		return nil
+	}
 	fmt.Fprintf(c.stdout, "deleted %d expired %s from %s in %d %s (%s)\n", n, plural(n, "session", "sessions"), t.name(), p.batches, plural(int64(p.batches), "batch", "batches"), time.Since(p.start).Round(time.Millisecond))
 	return nil
 }
 
-// batches is the database/sql backend of the cleanup Store, counting the
+// batches is the database/sql backend of the cleanup Store, reporting the
 // rows each statement deletes and refusing to start one once stop ends.
-// DeleteExpired runs only batch deletes through it.
+// DeleteExpired runs only batch deletes through it; the last one often
+// finds nothing left, and is not reported.
 type batches struct {
 	sqlsession.Backend
 	stop context.Context
@@ -78,21 +83,21 @@ func (b *batches) Exec(ctx context.Context, query string, args ...any) (int64, e
 		return 0, errInterrupted
 	}
 	n, err := b.Backend.Exec(ctx, query, args...)
-	if err == nil {
+	if err == nil && n > 0 {
 		b.done(n)
 	}
 	return n, err
 }
 
-// progress reports batches: a bar redrawn in place on a terminal, one line
-// per batch otherwise.
+// progress reports the batches that deleted rows: a bar redrawn in place on
+// a terminal, one line per batch otherwise.
 type progress struct {
 	w       io.Writer
 	tty     bool
 	total   int64 // expired sessions counted before the start
 	start   time.Time
 	deleted int64
-	batches int
+	batches int // that deleted rows
 	drawn   bool
 }
 

@@ -45,7 +45,7 @@ func (c *cli) createTable(ctx context.Context, args []string) error {
 	if err := s.CreateTable(ctx); err != nil {
 		return timedOut(ctx, *timeout, err)
 	}
-	fmt.Fprintf(c.stdout, "table %s is ready in %s\n", t.name(), t.src.display)
+	fmt.Fprintf(c.stdout, "table %s is ready in %s\n", t.name(), t.src.Redacted)
 	return nil
 }
 

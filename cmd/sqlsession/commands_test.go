@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,14 +15,14 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/sqlsession/sqlsession"
-	"github.com/sqlsession/sqlsession/internal/dbtest"
+	"github.com/sqlsession/sqlsession/cmd/sqlsession/internal/testdb"
 	"github.com/sqlsession/sqlsession/internal/testenv"
 )
 
 // dsnOf returns the DSN that reaches the database of tg as the command takes
 // it: the file of the SQLite target, the PostgreSQL DSN as is, and the
 // MySQL one written as a mysql:// URL.
-func dsnOf(t *testing.T, tg dbtest.Target, db *sql.DB) string {
+func dsnOf(t *testing.T, tg testdb.Target, db *sql.DB) string {
 	t.Helper()
 	switch tg.Dialect {
 	case sqlsession.SQLite:
@@ -66,9 +67,9 @@ func ownerOf(data []byte) (string, error) {
 	return owner, nil
 }
 
-func newFixture(t *testing.T, tg dbtest.Target, db *sql.DB, schema string, opts sqlsession.Options) *fixture {
+func newFixture(t *testing.T, tg testdb.Target, db *sql.DB, schema string, opts sqlsession.Options) *fixture {
 	t.Helper()
-	s := dbtest.Store(t, db, tg.Dialect, schema, opts)
+	s := testdb.Store(t, db, tg.Dialect, schema, opts)
 	args := []string{"--dsn", dsnOf(t, tg, db), "--table", s.Options().Table}
 	if schema != "" {
 		args = append(args, "--schema", schema)
@@ -120,7 +121,7 @@ func checkOK(t *testing.T, what string, r result) {
 // TestStats checks the figures of "stats --json" and the text report on
 // every test database.
 func TestStats(t *testing.T) {
-	dbtest.Each(t, dbtest.Servers, func(t *testing.T, tg dbtest.Target, db *sql.DB, schema string) {
+	testdb.Each(t, testdb.Servers, func(t *testing.T, tg testdb.Target, db *sql.DB, schema string) {
 		f := newFixture(t, tg, db, schema, seedOpts)
 		f.seed(t)
 
@@ -144,7 +145,7 @@ func TestStats(t *testing.T) {
 		}
 		o := got.Owners
 		wantTop := []ownerCount{{"alice", 3}, {"bob", 2}}
-		if o == nil || o.Distinct != 2 || o.Anonymous != 1 || len(o.Top) != 2 || o.Top[0] != wantTop[0] || o.Top[1] != wantTop[1] {
+		if !got.OwnerColumn || o.Distinct != 2 || o.Anonymous != 1 || len(o.Top) != 2 || o.Top[0] != wantTop[0] || o.Top[1] != wantTop[1] {
 			t.Errorf("stats: owners %+v, want 2 owners, 1 anonymous, top %v", o, wantTop)
 		}
 
@@ -164,7 +165,7 @@ func TestStats(t *testing.T) {
 // TestStatsPlainTable checks stats on a table without the optional
 // columns, and on an empty one.
 func TestStatsPlainTable(t *testing.T) {
-	dbtest.Each(t, dbtest.Servers, func(t *testing.T, tg dbtest.Target, db *sql.DB, schema string) {
+	testdb.Each(t, testdb.Servers, func(t *testing.T, tg testdb.Target, db *sql.DB, schema string) {
 		f := newFixture(t, tg, db, schema, sqlsession.Options{})
 		r := f.run(t, "stats")
 		checkOK(t, "stats", r)
@@ -179,12 +180,59 @@ func TestStatsPlainTable(t *testing.T) {
 		f.save(t, "x", 10, time.Now().Add(time.Minute))
 		r = f.run(t, "stats", "--json")
 		checkOK(t, "stats --json", r)
-		var got map[string]any
+		var got report
 		if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := got["owners"]; ok || got["live"] != 1.0 {
-			t.Errorf("stats --json = %s, want live 1 and no owners", r.stdout)
+		if got.Live != 1 || got.OwnerColumn || got.Owners.Distinct != 0 || got.Owners.Top == nil {
+			t.Errorf("stats --json = %s, want live 1, owner_column false, owners zero with an empty top list", r.stdout)
+		}
+	})
+}
+
+// jsonKeys returns the keys of a JSON object and of the objects in it, as
+// paths: "owners", "owners.top".
+func jsonKeys(t *testing.T, data string) []string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(data), &m); err != nil {
+		t.Fatalf("%q is not a JSON object: %v", data, err)
+	}
+	var keys []string
+	var walk func(prefix string, m map[string]any)
+	walk = func(prefix string, m map[string]any) {
+		for k, v := range m {
+			keys = append(keys, prefix+k)
+			if sub, ok := v.(map[string]any); ok {
+				walk(prefix+k+".", sub)
+			}
+		}
+	}
+	walk("", m)
+	slices.Sort(keys)
+	return keys
+}
+
+// TestStatsJSONKeys checks that "stats --json" has the same keys for an
+// empty table, a table without an owner column and one with it.
+func TestStatsJSONKeys(t *testing.T) {
+	testdb.Each(t, testdb.Servers[:1], func(t *testing.T, tg testdb.Target, db *sql.DB, schema string) {
+		plain := newFixture(t, tg, db, schema, sqlsession.Options{})
+		r := plain.run(t, "stats", "--json")
+		checkOK(t, "stats --json of an empty table", r)
+		want := jsonKeys(t, r.stdout)
+		if !slices.Contains(want, "owners.top") || !slices.Contains(want, "owner_column") {
+			t.Errorf("stats --json of an empty table has keys %q, want owners.top and owner_column among them", want)
+		}
+		plain.save(t, "x", 10, time.Now().Add(time.Minute))
+		owned := newFixture(t, tg, db, schema, seedOpts)
+		owned.seed(t)
+		for name, f := range map[string]*fixture{"plain": plain, "owner column": owned} {
+			r := f.run(t, "stats", "--json")
+			checkOK(t, "stats --json", r)
+			if got := jsonKeys(t, r.stdout); !slices.Equal(got, want) {
+				t.Errorf("stats --json of the %s table has keys %q, want %q", name, got, want)
+			}
 		}
 	})
 }
@@ -192,7 +240,7 @@ func TestStatsPlainTable(t *testing.T) {
 // TestListRevoke lists alice's and bob's sessions and revokes them, one by
 // ID, then all.
 func TestListRevoke(t *testing.T) {
-	dbtest.Each(t, dbtest.Servers, func(t *testing.T, tg dbtest.Target, db *sql.DB, schema string) {
+	testdb.Each(t, testdb.Servers, func(t *testing.T, tg testdb.Target, db *sql.DB, schema string) {
 		f := newFixture(t, tg, db, schema, seedOpts)
 		f.seed(t)
 
@@ -250,14 +298,14 @@ func TestListRevoke(t *testing.T) {
 }
 
 // TestCleanup deletes the expired sessions in batches of one, printing a
-// line per batch.
+// line per batch that deleted a row, and then finds nothing left.
 func TestCleanup(t *testing.T) {
-	dbtest.Each(t, dbtest.Servers, func(t *testing.T, tg dbtest.Target, db *sql.DB, schema string) {
+	testdb.Each(t, testdb.Servers, func(t *testing.T, tg testdb.Target, db *sql.DB, schema string) {
 		f := newFixture(t, tg, db, schema, seedOpts)
 		f.seed(t)
 		r := f.run(t, "cleanup", "--batch", "1")
 		checkOK(t, "cleanup", r)
-		want := []string{"batch 1: deleted 1 (1 in all)", "batch 2: deleted 1 (2 in all)", "batch 3: deleted 0 (2 in all)", "deleted 2 expired sessions from "}
+		want := []string{"batch 1: deleted 1 (1 in all)", "batch 2: deleted 1 (2 in all)", "deleted 2 expired sessions from "}
 		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 		if len(lines) != len(want) {
 			t.Fatalf("cleanup printed\n%s\nwant %d lines", r.stdout, len(want))
@@ -266,6 +314,14 @@ func TestCleanup(t *testing.T) {
 			if !strings.HasPrefix(lines[i], w) {
 				t.Errorf("cleanup line %d = %q, want %q", i+1, lines[i], w)
 			}
+		}
+		if !strings.Contains(lines[2], " in 2 batches (") {
+			t.Errorf("cleanup summary = %q, want it to count the 2 batches that deleted rows", lines[2])
+		}
+		r = f.run(t, "cleanup", "--batch", "1")
+		checkOK(t, "cleanup of nothing", r)
+		if want := "no expired session to delete in "; !strings.HasPrefix(r.stdout, want) || strings.Count(r.stdout, "\n") != 1 {
+			t.Errorf("cleanup of nothing printed %q, want one line %q...", r.stdout, want)
 		}
 		r = f.run(t, "stats", "--json")
 		var got report
@@ -296,7 +352,7 @@ func (w *cancelAfter) Write(p []byte) (int, error) {
 // TestCleanupInterrupted stops a cleanup after its first batch, as Ctrl-C
 // does: the batch is kept, the next never runs, and the report says so.
 func TestCleanupInterrupted(t *testing.T) {
-	dbtest.Each(t, dbtest.Servers, func(t *testing.T, tg dbtest.Target, db *sql.DB, schema string) {
+	testdb.Each(t, testdb.Servers, func(t *testing.T, tg testdb.Target, db *sql.DB, schema string) {
 		f := newFixture(t, tg, db, schema, sqlsession.Options{})
 		for range 5 {
 			f.save(t, "x", 10, time.Now().Add(-time.Minute))
@@ -313,7 +369,7 @@ func TestCleanupInterrupted(t *testing.T) {
 			t.Errorf("cleanup interrupted: stderr %q, want one line reporting 2 deleted in 1 batch", r.stderr)
 		}
 		var left int64
-		q := "SELECT COUNT(*) FROM " + dbtest.QuotedTable(tg.Dialect, schema, f.s.Options().Table)
+		q := "SELECT COUNT(*) FROM " + testdb.QuotedTable(tg.Dialect, schema, f.s.Options().Table)
 		if err := db.QueryRowContext(t.Context(), q).Scan(&left); err != nil || left != 3 {
 			t.Errorf("rows after an interrupted cleanup = %d, %v, want 3", left, err)
 		}
@@ -323,9 +379,9 @@ func TestCleanupInterrupted(t *testing.T) {
 // TestCreateTable creates a table with the optional columns, twice, and
 // checks it with a Store that needs them.
 func TestCreateTable(t *testing.T) {
-	dbtest.Each(t, dbtest.Servers, func(t *testing.T, tg dbtest.Target, db *sql.DB, schema string) {
+	testdb.Each(t, testdb.Servers, func(t *testing.T, tg testdb.Target, db *sql.DB, schema string) {
 		table := testenv.Name("cli")
-		t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + dbtest.QuotedTable(tg.Dialect, schema, table)) })
+		t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + testdb.QuotedTable(tg.Dialect, schema, table)) })
 		args := []string{"create-table", "--dsn", dsnOf(t, tg, db), "--table", table, "--timestamps", "--owner-column", "--timeout", "30s"}
 		if schema != "" {
 			args = append(args, "--schema", schema)

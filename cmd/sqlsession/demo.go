@@ -21,8 +21,7 @@ func (c *cli) demo(ctx context.Context, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "listen `address`")
 	f := &dbFlags{}
 	fs.StringVar(&f.dsn, "dsn", demoFile, "database `DSN`: a SQLite file, or postgres://, mysql://, sqlserver://")
-	fs.StringVar(&f.table, "table", demo.DefaultTable, "session table `name`")
-	fs.StringVar(&f.schema, "schema", "", "`schema` of the table; default the connection's")
+	f.define(fs, demo.DefaultTable)
 	secure := fs.Bool("secure", false, "mark the cookie Secure (when served over HTTPS)")
 	if err := c.parse(fs, args); err != nil {
 		return err
@@ -35,7 +34,7 @@ func (c *cli) demo(ctx context.Context, args []string) error {
 	defer t.Close()
 
 	logger := slog.New(slog.NewTextHandler(c.stderr, nil))
-	app, err := demo.New(t.db, t.src.dialect, demo.Options{Table: t.table, Schema: t.schema, Secure: *secure, Logger: logger})
+	app, err := demo.New(t.db, t.src.Dialect, demo.Options{Table: t.table, Schema: t.schema, Secure: *secure, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -58,7 +57,7 @@ func (c *cli) demo(ctx context.Context, args []string) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(c.stdout, "sqlsession demo on http://%s (sessions in %s, table %s); Ctrl-C stops it\n", ln.Addr(), t.src.display, t.name())
+	fmt.Fprintf(c.stdout, "sqlsession demo on http://%s (sessions in %s, table %s); Ctrl-C stops it\n", ln.Addr(), t.src.Redacted, t.name())
 
 	select {
 	case err := <-served:

@@ -5,7 +5,7 @@ go 1.26.0
 
 replace (
 	github.com/sqlsession/sqlsession => ../..
-	github.com/sqlsession/sqlsession/internal/dbtest => ../../internal/dbtest
+	github.com/sqlsession/sqlsession/dsn => ../../dsn
 	github.com/sqlsession/sqlsession/scsstore => ../../scsstore
 )
 
@@ -15,7 +15,7 @@ require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/microsoft/go-mssqldb v1.11.2
 	github.com/sqlsession/sqlsession v0.1.0
-	github.com/sqlsession/sqlsession/internal/dbtest v0.1.0
+	github.com/sqlsession/sqlsession/dsn v0.1.0
 	github.com/sqlsession/sqlsession/scsstore v0.1.0
 	modernc.org/sqlite v1.62.0
 )
@@ -29,7 +29,6 @@ require (
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
-	github.com/lib/pq v1.12.3 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect

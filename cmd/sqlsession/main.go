@@ -16,12 +16,15 @@
 //	revoke        delete the sessions of one owner, or one of them
 //	demo          run the demo web application on 127.0.0.1:8080
 //
-// Every command but demo needs --dsn (or SQLSESSION_DSN); its scheme picks
-// the driver: postgres:// or postgresql:// (pgx), mysql:// (go-sql-driver),
-// sqlserver:// (go-mssqldb), and sqlite://, file: or a plain file path
-// (modernc.org/sqlite). Errors are one line on stderr and a non-zero exit
-// status: 1 for a failure, 2 for a usage error, 130 for an interrupted
-// cleanup.
+// Every command but demo needs --dsn (or SQLSESSION_DSN), read by
+// [github.com/sqlsession/sqlsession/dsn]: postgres:// or postgresql:// and
+// libpq key/value strings (pgx), mysql:// or the driver's own
+// user:pass@tcp(host:3306)/db (go-sql-driver), sqlserver:// (go-mssqldb),
+// and sqlite://, file: or a plain file path (modernc.org/sqlite). Connecting
+// may take --connect-timeout, 10s by default. "sqlsession --version" prints
+// the version. Errors are one line on stderr and a non-zero exit status: 1
+// for a failure, 2 for a usage error (a bad flag, DSN or table name), 130
+// for an interrupted cleanup.
 package main
 
 import (
@@ -32,6 +35,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"strings"
 )
 
@@ -99,6 +104,9 @@ func (c *cli) main(ctx context.Context, args []string) int {
 	case "help", "-h", "-help", "--help":
 		c.usage(c.stdout)
 		return exitOK
+	case "version", "-version", "--version":
+		fmt.Fprintf(c.stdout, "sqlsession %s %s %s/%s\n", version(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return exitOK
 	}
 	for _, cmd := range commands {
 		if cmd.name != name {
@@ -135,9 +143,19 @@ func (c *cli) usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-13s %s\n", cmd.name, cmd.summary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "DSN: postgres://..., mysql://user:pass@host:3306/db, sqlserver://...,")
-	fmt.Fprintln(w, "     sqlite://path, file:path or a file path; default $"+dsnVar+".")
-	fmt.Fprintln(w, "Run 'sqlsession <command> -h' for a command's flags.")
+	fmt.Fprintln(w, "DSN: postgres://..., mysql://user:pass@host:3306/db or user:pass@tcp(host:3306)/db,")
+	fmt.Fprintln(w, "     sqlserver://..., sqlite://path, file:path or a file path; default $"+dsnVar+".")
+	fmt.Fprintln(w, "Run 'sqlsession <command> -h' for a command's flags, 'sqlsession --version' for the version.")
+}
+
+// version is the command's module version: v0.1.0 when installed with
+// "go install github.com/sqlsession/sqlsession/cmd/sqlsession@v0.1.0",
+// "(devel)" or a pseudo-version when built from a checkout.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
 }
 
 // fail prints err as one line: "sqlsession: command: message".
@@ -170,8 +188,9 @@ func oneLine(msg string) string {
 	return b.String()
 }
 
-// usageError is a bad command line: a flag that does not parse or a missing
-// argument. It exits with status 2.
+// usageError is a bad command line: a flag that does not parse, a missing
+// argument, a DSN or a table name that cannot be used. It exits with status
+// 2.
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }

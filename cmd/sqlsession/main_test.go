@@ -100,18 +100,23 @@ func TestErrors(t *testing.T) {
 		{"no dsn", []string{"stats"}, exitUsage, "--dsn is required"},
 		{"no owner", []string{"list", "--dsn", empty}, exitUsage, "--owner is required"},
 		{"bad batch", []string{"cleanup", "--dsn", empty, "--batch", "0"}, exitUsage, "--batch must be positive"},
-		{"bad scheme", []string{"stats", "--dsn", "redis://127.0.0.1:6379"}, exitFailure, `unsupported DSN scheme "redis"`},
-		{"go-sql-driver dsn", []string{"stats", "--dsn", "root@tcp(127.0.0.1:3306)/test"}, exitFailure, "write it as mysql://"},
-		{"bad url", []string{"stats", "--dsn", "postgres://u:secret@127.0.0.1:bad/db"}, exitFailure, "invalid DSN"},
+		{"bad scheme", []string{"stats", "--dsn", "redis://127.0.0.1:6379"}, exitUsage, `--dsn: unsupported scheme "redis"`},
+		{"bad url", []string{"stats", "--dsn", "postgres://u:secret@127.0.0.1:bad/db"}, exitUsage, "--dsn: invalid DSN"},
+		{"address without scheme", []string{"stats", "--dsn", "u:secret@127.0.0.1:3306/db"}, exitUsage, "without a scheme"},
+		{"empty table", []string{"stats", "--dsn", empty, "--table", ""}, exitUsage, "--table must not be empty"},
+		{"empty table demo", []string{"demo", "--dsn", empty, "--table", ""}, exitUsage, "--table must not be empty"},
+		{"bad connect timeout", []string{"stats", "--dsn", empty, "--connect-timeout", "0s"}, exitUsage, "--connect-timeout must be positive"},
 		{"no sqlite file", []string{"stats", "--dsn", filepath.Join(dir, "missing.db")}, exitFailure, "missing.db\" does not exist"},
 		{"missing table", []string{"stats", "--dsn", empty}, exitFailure, "table sessions does not exist in "},
 		{"missing table cleanup", []string{"cleanup", "--dsn", "sqlite://" + empty, "--table", "nope"}, exitFailure, "table nope does not exist"},
 		{"missing table list", []string{"list", "--dsn", "file:" + empty, "--owner", "ada"}, exitFailure, "table sessions does not exist"},
 		{"no owner column", []string{"list", "--dsn", empty, "--table", "x", "--owner", "ada"}, exitFailure, "table x has no owner column"},
-		{"unsafe table", []string{"stats", "--dsn", empty, "--table", "x; DROP TABLE x"}, exitFailure, "unsafe identifier"},
-		{"unsafe schema", []string{"create-table", "--dsn", empty, "--schema", "a.b"}, exitFailure, "unsafe identifier"},
+		{"unsafe table", []string{"stats", "--dsn", empty, "--table", "x; DROP TABLE x"}, exitUsage, "unsafe identifier"},
+		{"unsafe table demo", []string{"demo", "--dsn", empty, "--table", "x y"}, exitUsage, "unsafe identifier"},
+		{"unsafe schema", []string{"create-table", "--dsn", empty, "--schema", "a.b"}, exitUsage, "unsafe identifier"},
 		{"refused postgres", []string{"stats", "--dsn", "postgres://u:secret@" + closed + "/db?sslmode=disable"}, exitFailure, "connection refused"},
 		{"refused mysql", []string{"stats", "--dsn", "mysql://u:secret@" + closed + "/db"}, exitFailure, "connection refused"},
+		{"refused mysql driver form", []string{"stats", "--dsn", "u:secret@tcp(" + closed + ")/db"}, exitFailure, "connection refused"},
 		{"refused sqlserver", []string{"stats", "--dsn", "sqlserver://u:secret@" + closed + "?database=db&dial+timeout=5"}, exitFailure, "cannot connect to sqlserver://"},
 		{"refused create-table", []string{"create-table", "--dsn", "postgresql://u@" + closed + "/db?sslmode=disable"}, exitFailure, "connection refused"},
 	}
@@ -145,11 +150,82 @@ func TestHelp(t *testing.T) {
 		{[]string{"stats", "-h"}, "usage: sqlsession stats"},
 		{[]string{"cleanup", "--help"}, "-batch N"},
 		{[]string{"demo", "-h"}, "-addr address"},
+		{[]string{"stats", "-h"}, "-connect-timeout duration\n    \ttime limit for connecting to the database (default 10s)"},
 	}
 	for _, tt := range tests {
 		r := runCmd(t, tt.args...)
 		if r.code != 0 || !strings.Contains(r.stdout, tt.want) || r.stderr != "" {
 			t.Errorf("run(%q) = %d, stdout %q, stderr %q; want 0, stdout with %q, no stderr", tt.args, r.code, r.stdout, r.stderr, tt.want)
+		}
+	}
+}
+
+// silentServer returns the address of a server that accepts connections
+// and never answers, as a hung database or a black-holed port would.
+func silentServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var conns []net.Conn
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
+}
+
+// TestConnectTimeout checks that a server that never answers costs
+// --connect-timeout, not a hidden wait, with every driver.
+func TestConnectTimeout(t *testing.T) {
+	t.Parallel()
+	addr := silentServer(t)
+	tests := []struct{ name, dsn string }{
+		{"postgres", "postgres://u:secret@" + addr + "/db?sslmode=disable"},
+		{"mysql", "mysql://u:secret@" + addr + "/db"},
+		{"mysql driver form", "u:secret@tcp(" + addr + ")/db"},
+		{"sqlserver", "sqlserver://u:secret@" + addr + "?database=db"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := []string{"stats", "--dsn", tt.dsn, "--connect-timeout", "300ms"}
+			start := time.Now()
+			r := runCmd(t, args...)
+			took := time.Since(start)
+			checkOneLine(t, args, r, exitFailure, "no answer within 300ms (--connect-timeout)")
+			if strings.Contains(r.stderr, "secret") {
+				t.Errorf("run(%q) stderr = %q: shows the password", args, r.stderr)
+			}
+			if took > 5*time.Second {
+				t.Errorf("run(%q) took %v, want about 300ms", args, took)
+			}
+		})
+	}
+}
+
+// TestVersion checks --version: the module's version on stdout.
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	for _, arg := range []string{"--version", "version", "-version"} {
+		r := runCmd(t, arg)
+		if r.code != 0 || r.stderr != "" || !strings.HasPrefix(r.stdout, "sqlsession "+version()+" go") {
+			t.Errorf("run(%q) = %d, stdout %q, stderr %q; want 0 and %q", arg, r.code, r.stdout, r.stderr, "sqlsession "+version()+" go...")
 		}
 	}
 }

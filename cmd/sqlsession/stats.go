@@ -15,16 +15,22 @@ import (
 
 // report is what "stats" finds. Sizes are of the data column, in bytes, over
 // the live sessions.
+//
+// Its JSON form has the same keys for every table, so that scripts need no
+// special case: the expiry range is null for an empty table, and without
+// an owner column owner_column is false and owners holds zeros and an
+// empty top list.
 type report struct {
-	Table        string      `json:"table"`
-	Database     string      `json:"database"`
-	Dialect      string      `json:"dialect"`
-	Live         int64       `json:"live"`
-	Expired      int64       `json:"expired"`
-	DataBytes    dataSizes   `json:"data_bytes"`
-	OldestExpiry *time.Time  `json:"oldest_expiry"` // over all rows; null for an empty table
-	NewestExpiry *time.Time  `json:"newest_expiry"`
-	Owners       *ownerStats `json:"owners,omitempty"` // only with an owner column
+	Table        string     `json:"table"`
+	Database     string     `json:"database"`
+	Dialect      string     `json:"dialect"`
+	Live         int64      `json:"live"`
+	Expired      int64      `json:"expired"`
+	DataBytes    dataSizes  `json:"data_bytes"`
+	OldestExpiry *time.Time `json:"oldest_expiry"` // over all rows; null for an empty table
+	NewestExpiry *time.Time `json:"newest_expiry"`
+	OwnerColumn  bool       `json:"owner_column"` // whether the table has one
+	Owners       ownerStats `json:"owners"`       // zeros without an owner column
 }
 
 type dataSizes struct {
@@ -82,7 +88,7 @@ func (c *cli) stats(ctx context.Context, args []string) error {
 // report gathers the statistics with plain aggregate queries; under write
 // load they are a close estimate, not one snapshot.
 func (t *target) report(ctx context.Context, now time.Time, hasOwner bool, top int) (*report, error) {
-	r := &report{Table: t.name(), Database: t.src.display, Dialect: t.src.dialect.Name()}
+	r := &report{Table: t.name(), Database: t.src.Redacted, Dialect: t.src.Dialect.Name(), OwnerColumn: hasOwner, Owners: ownerStats{Top: []ownerCount{}}}
 	tbl, exp, data, owner := t.qualified(), t.ident(colExpires), t.ident(colData), t.ident(colOwner)
 	size := t.sizeOf(data)
 	ms := now.UnixMilli()
@@ -128,7 +134,6 @@ func (t *target) report(ctx context.Context, now time.Time, hasOwner bool, top i
 	if !hasOwner {
 		return r, nil
 	}
-	r.Owners = &ownerStats{Top: []ownerCount{}}
 	q = fmt.Sprintf("SELECT COUNT(DISTINCT %s), COALESCE(SUM(CASE WHEN %s IS NULL THEN 1 ELSE 0 END), 0) FROM %s WHERE %s > ?", owner, owner, tbl, exp)
 	if err := t.db.QueryRowContext(ctx, t.rebind(q), ms).Scan(&r.Owners.Distinct, &r.Owners.Anonymous); err != nil {
 		return nil, wrap("owners", err)
@@ -157,7 +162,7 @@ func (t *target) report(ctx context.Context, now time.Time, hasOwner bool, top i
 
 // sizeOf is the SQL for the size in bytes of the quoted column col.
 func (t *target) sizeOf(col string) string {
-	switch t.src.dialect {
+	switch t.src.Dialect {
 	case sqlsession.Postgres:
 		return "octet_length(" + col + ")"
 	case sqlsession.MySQL:
@@ -171,7 +176,7 @@ func (t *target) sizeOf(col string) string {
 
 // nth appends "the row at offset ?" to an ordered query.
 func (t *target) nth(query string) string {
-	if t.src.dialect == sqlsession.SQLServer {
+	if t.src.Dialect == sqlsession.SQLServer {
 		return query + " OFFSET ? ROWS FETCH NEXT 1 ROWS ONLY"
 	}
 	return query + " LIMIT 1 OFFSET ?"
@@ -179,7 +184,7 @@ func (t *target) nth(query string) string {
 
 // limit appends "at most ? rows" to an ordered query.
 func (t *target) limit(query string) string {
-	if t.src.dialect == sqlsession.SQLServer {
+	if t.src.Dialect == sqlsession.SQLServer {
 		return query + " OFFSET 0 ROWS FETCH NEXT ? ROWS ONLY"
 	}
 	return query + " LIMIT ?"
@@ -204,7 +209,7 @@ func (r *report) print(w io.Writer, now time.Time) {
 	if r.OldestExpiry != nil {
 		line("expiry", "oldest %s, newest %s", when(*r.OldestExpiry, now), when(*r.NewestExpiry, now))
 	}
-	if r.Owners == nil {
+	if !r.OwnerColumn {
 		line("owners", "no owner column")
 		return
 	}

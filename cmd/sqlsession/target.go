@@ -6,36 +6,46 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sqlsession/sqlsession"
+	"github.com/sqlsession/sqlsession/dsn"
 )
 
-// connectTimeout bounds the first contact with the database, so that a
-// server that does not answer gives an error instead of a hang.
-const connectTimeout = 10 * time.Second
+// defaultConnectTimeout is the default of --connect-timeout: how long the
+// first contact with the database may take, so that a server that accepts
+// connections but never answers gives an error instead of a hang.
+const defaultConnectTimeout = 10 * time.Second
 
 // dbFlags are the flags every database command takes.
 type dbFlags struct {
 	dsn, table, schema string
+	connectTimeout     time.Duration
 	wal                bool // SQLite: turn on write-ahead logging (the demo's own file)
 }
 
 func (c *cli) dbFlags(fs *flag.FlagSet) *dbFlags {
 	f := &dbFlags{}
 	fs.StringVar(&f.dsn, "dsn", "", "database `DSN` (default $"+dsnVar+")")
-	fs.StringVar(&f.table, "table", sqlsession.DefaultTable, "session table `name`")
-	fs.StringVar(&f.schema, "schema", "", "`schema` of the table (PostgreSQL, SQL Server; a MySQL database; an attached SQLite database); default the connection's")
+	f.define(fs, sqlsession.DefaultTable)
 	return f
+}
+
+// define adds the flags other than --dsn, with the table's default name.
+func (f *dbFlags) define(fs *flag.FlagSet, table string) {
+	fs.StringVar(&f.table, "table", table, "session table `name`")
+	fs.StringVar(&f.schema, "schema", "", "`schema` of the table (PostgreSQL, SQL Server; a MySQL database; an attached SQLite database); default the connection's")
+	fs.DurationVar(&f.connectTimeout, "connect-timeout", defaultConnectTimeout, "time limit for connecting to the database")
 }
 
 // target is an open database and the session table the command works on.
 type target struct {
 	db     *sql.DB
-	src    source
+	src    dsn.Source
 	table  string
 	schema string
 }
@@ -44,28 +54,33 @@ type target struct {
 // Unless create is set, a SQLite file must exist already. The caller closes
 // the target.
 func (c *cli) open(ctx context.Context, f *dbFlags, create bool) (*target, error) {
-	dsn := f.dsn
-	if dsn == "" {
-		dsn = c.getenv(dsnVar)
+	d := f.dsn
+	if d == "" {
+		d = c.getenv(dsnVar)
 	}
-	if dsn == "" {
+	switch {
+	case d == "":
 		return nil, usagef("--dsn is required (or set %s)", dsnVar)
+	case f.table == "":
+		return nil, usagef("--table must not be empty")
+	case f.connectTimeout <= 0:
+		return nil, usagef("--connect-timeout must be positive")
 	}
-	src, err := parseDSN(dsn)
+	src, err := dsn.Parse(d)
 	if err != nil {
-		return nil, err
+		return nil, usagef("--dsn: %s", strings.TrimPrefix(err.Error(), "dsn: "))
 	}
 	if f.wal {
-		src = src.withPragma("journal_mode", "WAL")
+		src = src.WithPragma("journal_mode", "WAL")
 	}
 	if !create {
-		if err := src.checkFile(); err != nil {
+		if err := checkFile(src); err != nil {
 			return nil, err
 		}
 	}
-	db, err := sql.Open(src.driver, src.dsn)
+	db, err := src.Open()
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", src.display, err)
+		return nil, err
 	}
 	t := &target{db: db, src: src, table: f.table, schema: f.schema}
 	// sqlsession.New validates the names; only names it accepts are quoted
@@ -73,16 +88,57 @@ func (c *cli) open(ctx context.Context, f *dbFlags, create bool) (*target, error
 	s, err := t.store(sqlsession.Options{})
 	if err != nil {
 		db.Close()
+		if errors.Is(err, sqlsession.ErrUnsafeIdentifier) || errors.Is(err, sqlsession.ErrInvalidOptions) {
+			return nil, usagef("%v", err)
+		}
 		return nil, err
 	}
 	s.Close()
-	pctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	pctx, cancel := context.WithTimeout(ctx, f.connectTimeout)
 	defer cancel()
-	if err := db.PingContext(pctx); err != nil {
+	err = probeSQLServer(pctx, src, f.connectTimeout)
+	if err == nil {
+		err = db.PingContext(pctx)
+	}
+	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("cannot connect to %s: %w", src.display, err)
+		if ctx.Err() == nil && errors.Is(pctx.Err(), context.DeadlineExceeded) {
+			return nil, fmt.Errorf("cannot connect to %s: no answer within %s (--connect-timeout): %w", src.Redacted, f.connectTimeout, err)
+		}
+		return nil, fmt.Errorf("cannot connect to %s: %w", src.Redacted, err)
 	}
 	return t, nil
+}
+
+// probeSQLServer pings a SQL Server within d through a pool of its own.
+// pgx and go-sql-driver give up when the ping's ctx ends, even while they
+// log in; go-mssqldb does not, and waits for a silent server's first answer
+// forever. Its "connection timeout" bounds every read instead, which would
+// also cut off a long query later: so only this probe, whose pool is closed
+// at once, gets it (in whole seconds, at least one). Other sources pass.
+func probeSQLServer(ctx context.Context, src dsn.Source, d time.Duration) error {
+	if src.Driver != dsn.DriverSQLServer {
+		return nil
+	}
+	u, err := url.Parse(src.DSN)
+	if err != nil {
+		return err // dsn.Parse accepted it: not reached
+	}
+	q := u.Query()
+	for k := range q {
+		switch strings.ToLower(k) {
+		case "connection timeout", "connect timeout", "timeout":
+			return nil // the DSN bounds the login itself
+		}
+	}
+	q.Set("connection timeout", strconv.Itoa(int(max(time.Second, d+time.Second-1)/time.Second)))
+	u.RawQuery = q.Encode()
+	db, err := sql.Open(src.Driver, u.String())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.PingContext(ctx)
 }
 
 func (t *target) Close() error { return t.db.Close() }
@@ -90,7 +146,7 @@ func (t *target) Close() error { return t.db.Close() }
 // store returns a Store on the target's table with opts.
 func (t *target) store(opts sqlsession.Options) (*sqlsession.Store, error) {
 	opts.Table, opts.Schema = t.table, t.schema
-	return sqlsession.New(t.db, t.src.dialect, opts)
+	return sqlsession.New(t.db, t.src.Dialect, opts)
 }
 
 // name is the table's name for messages: schema.table.
@@ -107,7 +163,7 @@ func (t *target) name() string {
 // fixed column names.
 func (t *target) ident(names ...string) string {
 	open, close := `"`, `"`
-	switch t.src.dialect {
+	switch t.src.Dialect {
 	case sqlsession.MySQL:
 		open, close = "`", "`"
 	case sqlsession.SQLServer:
@@ -129,7 +185,7 @@ func (t *target) qualified() string { return t.ident(t.schema, t.table) }
 // PostgreSQL, @p1 for SQL Server.
 func (t *target) rebind(query string) string {
 	var prefix string
-	switch t.src.dialect {
+	switch t.src.Dialect {
 	case sqlsession.Postgres:
 		prefix = "$"
 	case sqlsession.SQLServer:
@@ -155,7 +211,7 @@ func (t *target) rebind(query string) string {
 func (t *target) columns(ctx context.Context) (map[string]string, error) {
 	var q string
 	args := []any{t.schema, t.table}
-	switch t.src.dialect {
+	switch t.src.Dialect {
 	case sqlsession.Postgres:
 		q = "SELECT column_name FROM information_schema.columns WHERE table_schema = COALESCE(NULLIF(?, ''), current_schema()) AND table_name = ?"
 	case sqlsession.MySQL:
@@ -203,7 +259,7 @@ func (t *target) requireTable(ctx context.Context) (map[string]string, error) {
 		return nil, err
 	}
 	if len(cols) == 0 {
-		return nil, fmt.Errorf("table %s does not exist in %s (create it with 'sqlsession create-table')", t.name(), t.src.display)
+		return nil, fmt.Errorf("table %s does not exist in %s (create it with 'sqlsession create-table')", t.name(), t.src.Redacted)
 	}
 	for _, c := range []string{colToken, colData, colExpires} {
 		if cols[c] == "" {

@@ -8,7 +8,7 @@ go 1.26.0
 replace (
 	github.com/sqlsession/sqlsession => ../../../..
 	github.com/sqlsession/sqlsession/cmd/sqlsession => ../..
-	github.com/sqlsession/sqlsession/internal/dbtest => ../../../../internal/dbtest
+	github.com/sqlsession/sqlsession/dsn => ../../../../dsn
 	github.com/sqlsession/sqlsession/scsstore => ../../../../scsstore
 )
 

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/sqlsession/sqlsession/cmd/sqlsession/internal/demo"
-	"github.com/sqlsession/sqlsession/internal/dbtest"
+	"github.com/sqlsession/sqlsession/cmd/sqlsession/internal/testdb"
 	"github.com/sqlsession/sqlsession/internal/testenv"
 )
 
@@ -28,7 +28,7 @@ type server struct {
 
 // start serves the demo on table of db (and schema). Server errors fail the
 // test.
-func start(t *testing.T, tg dbtest.Target, db *sql.DB, schema, table string) *server {
+func start(t *testing.T, tg testdb.Target, db *sql.DB, schema, table string) *server {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(failWriter{t}, nil))
 	app, err := demo.New(db, tg.Dialect, demo.Options{Table: table, Schema: schema, Logger: log})
@@ -60,10 +60,10 @@ func (w failWriter) Write(p []byte) (int, error) {
 }
 
 // each runs fn on every test database with a fresh table for the demo.
-func each(t *testing.T, fn func(t *testing.T, tg dbtest.Target, db *sql.DB, schema, table string)) {
-	dbtest.Each(t, dbtest.Servers, func(t *testing.T, tg dbtest.Target, db *sql.DB, schema string) {
+func each(t *testing.T, fn func(t *testing.T, tg testdb.Target, db *sql.DB, schema, table string)) {
+	testdb.Each(t, testdb.Servers, func(t *testing.T, tg testdb.Target, db *sql.DB, schema string) {
 		table := testenv.Name("demo")
-		t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + dbtest.QuotedTable(tg.Dialect, schema, table)) })
+		t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + testdb.QuotedTable(tg.Dialect, schema, table)) })
 		fn(t, tg, db, schema, table)
 	})
 }
@@ -182,7 +182,7 @@ func devices(html string) []row {
 // TestDevices signs in as one user on three devices, lists them, logs one
 // out and then all the others.
 func TestDevices(t *testing.T) {
-	each(t, func(t *testing.T, tg dbtest.Target, db *sql.DB, schema, table string) {
+	each(t, func(t *testing.T, tg testdb.Target, db *sql.DB, schema, table string) {
 		s := start(t, tg, db, schema, table)
 		laptop, phone, tablet := s.browser(agents["laptop"]), s.browser(agents["phone"]), s.browser(agents["tablet"])
 		for _, b := range []*browser{laptop, phone, tablet} {
@@ -249,7 +249,7 @@ func TestDevices(t *testing.T) {
 // TestCounterSurvivesRestart counts, stops the demo and starts it again on
 // the same table: the count is still there.
 func TestCounterSurvivesRestart(t *testing.T) {
-	each(t, func(t *testing.T, tg dbtest.Target, db *sql.DB, schema, table string) {
+	each(t, func(t *testing.T, tg testdb.Target, db *sql.DB, schema, table string) {
 		s := start(t, tg, db, schema, table)
 		b := s.browser(agents["laptop"])
 		b.post(s, "/login", "name", "ada")
@@ -272,7 +272,7 @@ func TestCounterSurvivesRestart(t *testing.T) {
 // TestSecurity checks the cookie's attributes, the token renewal at
 // sign-in, and that state changes need a same-origin POST.
 func TestSecurity(t *testing.T) {
-	dbtest.Each(t, dbtest.Servers[:1], func(t *testing.T, tg dbtest.Target, db *sql.DB, schema string) {
+	testdb.Each(t, testdb.Servers[:1], func(t *testing.T, tg testdb.Target, db *sql.DB, schema string) {
 		s := start(t, tg, db, schema, demo.DefaultTable)
 		b := s.browser(agents["laptop"])
 
@@ -345,7 +345,7 @@ func TestSecurity(t *testing.T) {
 
 // TestSignInNames checks the names the sign-in form refuses.
 func TestSignInNames(t *testing.T) {
-	dbtest.Each(t, dbtest.Servers[:1], func(t *testing.T, tg dbtest.Target, db *sql.DB, schema string) {
+	testdb.Each(t, testdb.Servers[:1], func(t *testing.T, tg testdb.Target, db *sql.DB, schema string) {
 		s := start(t, tg, db, schema, demo.DefaultTable)
 		b := s.browser("")
 		tests := []struct{ name, in, want string }{
