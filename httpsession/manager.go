@@ -45,6 +45,11 @@ type Manager struct {
 
 // New returns a Manager keeping its sessions in store. It validates cfg and
 // does no I/O. The Manager never closes store.
+//
+// A [*sqlsession.Store] must have a version column (the default
+// [sqlsession.Layout]) and no [sqlsession.Options.IdleTimeout] of its own
+// (set [Config.IdleTimeout] instead); New returns [ErrInvalidConfig]
+// otherwise.
 func New(store Store, cfg Config) (*Manager, error) {
 	if store == nil {
 		return nil, fmt.Errorf("%w: nil Store", ErrInvalidConfig)
@@ -55,6 +60,9 @@ func New(store Store, cfg Config) (*Manager, error) {
 	}
 	if o, ok := store.(optionser); ok {
 		opts := o.Options()
+		if opts.Layout.Version == sqlsession.NoColumn {
+			return nil, fmt.Errorf("%w: the Store's table has no version column (Layout.Version is NoColumn): the Manager's writes compare and swap on it", ErrInvalidConfig)
+		}
 		if opts.IdleTimeout > 0 {
 			return nil, fmt.Errorf("%w: the Store has IdleTimeout set; set Config.IdleTimeout instead, so that the Manager alone moves expiries, within Lifetime", ErrInvalidConfig)
 		}

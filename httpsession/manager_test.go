@@ -73,6 +73,8 @@ func TestNew(t *testing.T) {
 		{"sqlsession store", sqlStore(sqlsession.Options{}), httpsession.Config{IdleTimeout: time.Hour}, true},
 		{"nil store", nil, httpsession.Config{}, false},
 		{"store with IdleTimeout", sqlStore(sqlsession.Options{IdleTimeout: time.Hour}), httpsession.Config{}, false},
+		{"store without versions", sqlStore(sqlsession.Options{Layout: sqlsession.Layout{Version: sqlsession.NoColumn}}), httpsession.Config{}, false},
+		{"store with a JSON layout", sqlStore(sqlsession.Options{Layout: sqlsession.Layout{JSON: true}}), httpsession.Config{}, true},
 		{"host prefix", newMemStore(), httpsession.Config{HostPrefix: true}, true},
 		{"host prefix insecure", newMemStore(), httpsession.Config{HostPrefix: true, InsecureCookie: true}, false},
 		{"host prefix domain", newMemStore(), httpsession.Config{HostPrefix: true, CookieDomain: "example.com"}, false},
