@@ -46,15 +46,25 @@
 //
 // Applications call Save on every request, and most requests change
 // nothing. Save writes only what changed: the Store remembers, for each
-// session it loaded or saved, the SHA-256 of the stored data and the stored
-// expiry ([sqlsession.Store.Lookup] returns both). When the values encode to
-// the same bytes and the stored expiry is within a tenth of the lifetime
-// ([Store.TouchFraction]) of the one a write would give, Save does not touch
-// the database, and still sets the cookie, so the browser's expiry slides.
-// When only the expiry is due, it moves that alone
-// ([sqlsession.Store.Touch]), which never brings back a session deleted in
-// the meantime. A session read and saved on every request is so written at
+// session it loaded or saved, the SHA-256 of the stored data, the stored
+// expiry and the row's version ([sqlsession.Store.Lookup] returns them).
+// When the values encode to the same bytes and the stored expiry is within
+// a tenth of the lifetime ([Store.TouchFraction]) of the one a write would
+// give, Save does not touch the database and sets no cookie: the browser
+// keeps the cookie of the write that stored those values, whose Max-Age
+// and signed timestamp match the stored expiry. When the expiry is due,
+// Save moves it with [sqlsession.Store.SaveIf], which writes the same
+// values only if the row is still the version that was loaded, and renews
+// the cookie. A session read and saved on every request is so written at
 // most once per tenth of its lifetime.
+//
+// A request that only read a session therefore never sends its token back.
+// That matters when requests of one browser overlap: a slow page that
+// loaded the session before [Store.Regenerate] renewed its token, or before
+// a log-out, and saves after it would otherwise hand the browser the old
+// token, deleted meanwhile, and sign the user out (or back into the session
+// just left). With SaveIf, a due expiry is not moved on a session that was
+// deleted, renewed or changed since it was loaded, and no cookie is sent.
 //
 // What is remembered lives as long as the session object: the Store holds
 // weak pointers to its sessions and drops an entry when the garbage

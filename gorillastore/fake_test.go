@@ -1,9 +1,11 @@
 package gorillastore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -13,8 +15,8 @@ import (
 
 // fakeBackend is an in-memory [sqlsession.Backend], so that these tests need
 // no database driver. It understands the statements a Store sends for Find,
-// Lookup, Save, Touch and Delete (which leaves a tombstone that Save does not
-// re-create), telling them apart by their first word, their text and their
+// Lookup, Save, SaveIf, Touch and Delete (which leaves a tombstone that Save
+// does not re-create), telling them apart by their first word, their text and their
 // arguments; the real databases run in the integration tests.
 type fakeBackend struct {
 	mu     sync.Mutex
@@ -93,6 +95,17 @@ func (f *fakeBackend) set(data []byte, expiry int64) {
 	}
 }
 
+// snapshot returns a copy of the rows, tombstones included.
+func (f *fakeBackend) snapshot() map[string]fakeRow {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.rows)
+}
+
+func (r fakeRow) equal(o fakeRow) bool {
+	return bytes.Equal(r.data, o.data) && r.expiry == o.expiry && r.version == o.version
+}
+
 // counts returns the number of saves and of all writes so far.
 func (f *fakeBackend) counts() (saves, writes int) {
 	f.mu.Lock()
@@ -130,6 +143,17 @@ func (f *fakeBackend) Exec(ctx context.Context, query string, args ...any) (int6
 			return 0, nil
 		}
 		f.rows[key] = fakeRow{nil, 0, version}
+		return 1, nil
+	case strings.HasPrefix(query, "UPDATE") && strings.Contains(query, `"version" + 1`):
+		// SaveIf: data, expiry, then (after any hook values) key, version, now.
+		data, expiry := args[0].([]byte), args[1].(int64)
+		n := len(args)
+		key, version, now := args[n-3].(string), args[n-2].(int64), args[n-1].(int64)
+		r, ok := f.rows[key]
+		if !ok || r.version != version || r.expiry <= now {
+			return 0, nil
+		}
+		f.rows[key] = fakeRow{append([]byte(nil), data...), expiry, version + 1}
 		return 1, nil
 	case strings.HasPrefix(query, "UPDATE") && len(args) == 3:
 		expiry, key, now := args[0].(int64), args[1].(string), args[2].(int64)

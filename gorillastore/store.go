@@ -2,6 +2,7 @@ package gorillastore
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -68,13 +69,17 @@ type Store struct {
 	// reads and saves without changing (see "Writes" in the package
 	// documentation). Save skips the database when the values encode to
 	// the bytes it loaded and the stored expiry is within TouchFraction ×
-	// lifetime of the expiry a write would give; when only the expiry has
-	// drifted further, it moves the expiry alone ([sqlsession.Store.Touch]).
+	// lifetime of the expiry a write would give, and then sets no cookie;
+	// when only the expiry has drifted further, it moves the expiry,
+	// rewriting the same values only if the row is still the version it
+	// loaded ([sqlsession.Store.SaveIf]), and renews the cookie.
 	// A session then lives between (1-TouchFraction) × MaxAge and MaxAge
 	// after its last use, and is written at most once per TouchFraction ×
 	// MaxAge while unchanged. Values above 1 count as 1.
 	// Default 0: [DefaultTouchFraction]. Negative: write on every Save, as
-	// gorilla's own stores do.
+	// gorilla's own stores do, except that an unchanged session loaded from
+	// the table is written only if its row is still the one loaded (see
+	// [Store.Save]).
 	TouchFraction float64
 
 	db  *sqlsession.Store
@@ -90,11 +95,15 @@ type Store struct {
 }
 
 // stored is what the table holds for a session, as far as this Store knows:
-// the token, the SHA-256 of the data, and the expiry.
+// the token, the SHA-256 of the data, the expiry, and the row's version
+// when the Store read it (versioned false after its own writes, whose
+// version it does not learn).
 type stored struct {
-	token  string
-	sum    [sha256.Size]byte
-	expiry time.Time
+	token     string
+	sum       [sha256.Size]byte
+	expiry    time.Time
+	version   int64
+	versioned bool
 }
 
 // New returns a Store keeping sessions in db, with cookies signed by the
@@ -180,7 +189,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	session.Values = values
 	session.ID = token
 	session.IsNew = false
-	s.remember(session, stored{token: token, sum: sha256.Sum256(e.Data), expiry: e.Expiry})
+	s.remember(session, stored{token: token, sum: sha256.Sum256(e.Data), expiry: e.Expiry, version: e.Version, versioned: true})
 	return session, nil
 }
 
@@ -208,7 +217,15 @@ func (s *Store) token(r *http.Request, name string) (string, bool) {
 //
 // A session whose values are unchanged since this Store loaded or saved it
 // is not written again until [Store.TouchFraction] of its lifetime has
-// passed, and then only its expiry is moved: the cookie is set all the same.
+// passed, and Save then sets no cookie: the browser keeps the one sent with
+// the write that stored those values, whose Max-Age and signature match the
+// stored expiry. Above all, a request that only read a session never sends
+// its token back, so it cannot undo a [Store.Regenerate] or a log-out that
+// another request made while it ran. When the expiry is due, Save moves it,
+// rewriting the same values only if the row is still the version this
+// Store loaded ([sqlsession.Store.SaveIf]), and renews the cookie; a
+// session deleted, renewed or changed by another request in the meantime
+// is left as it is, with no write and no cookie.
 func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.Session) error {
 	if s.db == nil {
 		return ErrNoStore
@@ -240,30 +257,45 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	if token == "" {
 		token = sqlsession.NewToken()
 	}
-	cookie, err := securecookie.EncodeMulti(name, token, s.Codecs...)
-	if err != nil {
-		return fmt.Errorf("gorillastore: sign cookie %q: %w", name, err)
-	}
 	lifetime := s.db.Options().DefaultLifetime
 	if opts.MaxAge > 0 {
 		lifetime = time.Duration(min(int64(opts.MaxAge), maxAgeLimit)) * time.Second
 	}
 	expiry := s.clock().Add(lifetime)
 	next := stored{token: token, sum: sha256.Sum256(data), expiry: expiry}
-	switch s.write(session, next, lifetime) {
+	ctx := r.Context()
+	switch have, action := s.write(session, next, lifetime); action {
 	case writeNone:
-		// The table already holds these values until about expiry.
-	case writeExpiry:
-		if err := s.db.Touch(r.Context(), token, expiry); err != nil {
+		// The table holds these values until about expiry, and the browser
+		// the cookie of the write that stored them. This request may only
+		// have read the session: its token may have been renewed since.
+		return nil
+	case writeIf:
+		err := s.db.SaveIf(ctx, token, data, expiry, have.version)
+		if errors.Is(err, sqlsession.ErrConflict) {
+			// Deleted, renewed, expired or changed by another request since
+			// it was loaded: what is there now, and the cookie the browser
+			// got with it, stand.
+			s.forget(weak.Make(session))
+			return nil
+		}
+		if err != nil {
 			return fmt.Errorf("gorillastore: touch session %q: %w", name, err)
 		}
-		s.remember(session, next)
+	case writeExpiry:
+		if err := s.db.Touch(ctx, token, expiry); err != nil {
+			return fmt.Errorf("gorillastore: touch session %q: %w", name, err)
+		}
 	default:
-		if err := s.db.Save(r.Context(), token, data, expiry); err != nil {
+		if err := s.db.Save(ctx, token, data, expiry); err != nil {
 			return fmt.Errorf("gorillastore: save session %q: %w", name, err)
 		}
-		s.remember(session, next)
 	}
+	cookie, err := securecookie.EncodeMulti(name, token, s.Codecs...)
+	if err != nil {
+		return fmt.Errorf("gorillastore: sign cookie %q: %w", name, err)
+	}
+	s.remember(session, next)
 	session.ID = token
 	http.SetCookie(w, sessions.NewCookie(name, cookie, opts))
 	return nil
@@ -272,34 +304,44 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 // What Save does with the database.
 const (
 	writeAll    = iota // data and expiry
+	writeIf            // the same data and a new expiry, if the row is as loaded
 	writeExpiry        // the expiry only
 	writeNone
 )
 
 // write decides what Save does for session, which would now store want
-// with the given lifetime.
-func (s *Store) write(session *sessions.Session, want stored, lifetime time.Duration) int {
+// with the given lifetime, and returns what the Store knew the table held.
+func (s *Store) write(session *sessions.Session, want stored, lifetime time.Duration) (stored, int) {
+	s.mu.Lock()
+	have, ok := s.loaded[weak.Make(session)]
+	s.mu.Unlock()
+	if !ok || have.token != want.token || have.sum != want.sum {
+		return have, writeAll
+	}
+	// Unchanged: write only with a check that the row is still the one
+	// loaded, where the Store knows its version.
+	due := writeExpiry
+	if have.versioned {
+		due = writeIf
+	}
 	f := s.TouchFraction
 	switch {
 	case f == 0:
 		f = DefaultTouchFraction
 	case f < 0:
-		return writeAll
+		if have.versioned {
+			return have, writeIf
+		}
+		return have, writeAll
 	case f > 1:
 		f = 1
-	}
-	s.mu.Lock()
-	have, ok := s.loaded[weak.Make(session)]
-	s.mu.Unlock()
-	if !ok || have.token != want.token || have.sum != want.sum {
-		return writeAll
 	}
 	slack := time.Duration(float64(lifetime) * f)
 	if have.expiry.Before(want.expiry.Add(-slack)) || have.expiry.After(want.expiry.Add(slack)) {
 		// Too close to its end, or MaxAge shrank: move the expiry.
-		return writeExpiry
+		return have, due
 	}
-	return writeNone
+	return have, writeNone
 }
 
 // remember records what the table holds for session, until session is

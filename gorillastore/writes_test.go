@@ -1,6 +1,8 @@
 package gorillastore
 
 import (
+	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -47,15 +49,30 @@ func request(t *testing.T, st *Store, cookie *http.Cookie) (*http.Request, *sess
 // saveCookie saves s and returns the cookie the response sets.
 func saveCookie(t *testing.T, st *Store, r *http.Request, s *sessions.Session) *http.Cookie {
 	t.Helper()
+	c := saveMaybe(t, st, r, s)
+	if c == nil {
+		t.Fatal("Save() set no cookie")
+	}
+	return c
+}
+
+// saveMaybe saves s and returns the cookie the response sets, nil if none.
+func saveMaybe(t *testing.T, st *Store, r *http.Request, s *sessions.Session) *http.Cookie {
+	t.Helper()
 	w := httptest.NewRecorder()
 	if err := st.Save(r, w, s); err != nil {
 		t.Fatalf("Save() = %v", err)
 	}
-	return lastCookie(t, w)
+	cookies := w.Result().Cookies()
+	if len(cookies) == 0 {
+		return nil
+	}
+	return cookies[len(cookies)-1]
 }
 
 // TestUnchangedSkipsWrites reads and saves a session on every request, as
-// gorilla applications do: only changes and an expiry near its end write.
+// gorilla applications do: only changes and an expiry near its end write,
+// and only they set the cookie.
 func TestUnchangedSkipsWrites(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -86,11 +103,9 @@ func TestUnchangedSkipsWrites(t *testing.T) {
 				if s.IsNew {
 					t.Fatalf("request %d: Get() = a new session, want the saved one", i)
 				}
-				c := saveCookie(t, st, r, s)
-				if c.MaxAge != 3600 || c.Value == "" {
-					t.Fatalf("request %d: cookie = %v, want the signed token with MaxAge 3600", i, c)
+				if c := saveMaybe(t, st, r, s); c != nil {
+					t.Fatalf("request %d: Save(unchanged) set cookie %v, want none", i, c)
 				}
-				cookie = c
 			}
 			if saves, writes := f.counts(); writes != writes0 || saves != saves0 {
 				t.Errorf("%d unchanged Saves wrote %d times, want 0", n, writes-writes0)
@@ -108,12 +123,18 @@ func TestUnchangedSkipsWrites(t *testing.T) {
 			}
 
 			// After a tenth of the lifetime, one touch moves the expiry,
-			// and the data stays as it was.
+			// and the data stays as it was; the touch renews the cookie.
 			saves1, writes1 := f.counts()
 			clk.add(6*time.Minute + time.Second)
-			for range 3 {
+			for i := range 3 {
 				r, s := request(t, st, cookie)
-				cookie = saveCookie(t, st, r, s)
+				c := saveMaybe(t, st, r, s)
+				switch {
+				case i == 0 && (c == nil || c.MaxAge != 3600 || c.Value == ""):
+					t.Fatalf("Save(unchanged, expiry due) set cookie %v, want the signed token with MaxAge 3600", c)
+				case i > 0 && c != nil:
+					t.Errorf("Save(unchanged) after the touch set cookie %v, want none", c)
+				}
 			}
 			saves, writes := f.counts()
 			if saves != saves1 || writes != writes1+1 {
@@ -160,7 +181,9 @@ func TestTouchFraction(t *testing.T) {
 				if s.IsNew {
 					t.Fatal("Get() = a new session, want the saved one")
 				}
-				cookie = saveCookie(t, st, r, s)
+				if c := saveMaybe(t, st, r, s); c != nil {
+					cookie = c
+				}
 			}
 			if _, writes := f.counts(); writes-writes0 != tc.want {
 				t.Errorf("TouchFraction %v: 10 Saves %v apart wrote %d times, want %d", tc.fraction, tc.step, writes-writes0, tc.want)
@@ -177,7 +200,7 @@ func TestSaveTwiceInARequest(t *testing.T) {
 	r, s := request(t, st, nil)
 	s.Values["user"] = "alice"
 	saveCookie(t, st, r, s)
-	saveCookie(t, st, r, s)
+	saveMaybe(t, st, r, s)
 	if saves, writes := f.counts(); saves != 1 || writes != 1 {
 		t.Errorf("two Saves of one new session: %d saves, %d writes; want 1, 1", saves, writes)
 	}
@@ -189,7 +212,7 @@ func TestSaveTwiceInARequest(t *testing.T) {
 }
 
 // TestNoResurrection revokes a session while a request holds it: saving it
-// unchanged must not bring it back.
+// unchanged must not bring it back, nor hand its token to the browser.
 func TestNoResurrection(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -211,11 +234,74 @@ func TestNoResurrection(t *testing.T) {
 			delete(f.rows, key) // log out everywhere, from another process
 			f.mu.Unlock()
 			clk.add(tc.wait)
-			saveCookie(t, st, r, s)
+			if c := saveMaybe(t, st, r, s); c != nil {
+				t.Errorf("Save(revoked session, unchanged) set cookie %v, want none", c)
+			}
 			if n := f.len(); n != 0 {
 				t.Errorf("the table holds %d rows after saving a revoked session unchanged, want 0", n)
 			}
 		})
+	}
+}
+
+// TestOverlappingRequests lets another request renew, change or log out a
+// session while a first one holds it loaded and unchanged; the first then
+// saves: it writes nothing, sets no cookie, and the other request's work
+// stands.
+func TestOverlappingRequests(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		other func(t *testing.T, st *Store, cookie *http.Cookie) (live bool)
+	}{
+		{"renewed", func(t *testing.T, st *Store, cookie *http.Cookie) bool {
+			r, s := request(t, st, cookie)
+			if err := st.Regenerate(r, httptest.NewRecorder(), s); err != nil {
+				t.Fatalf("Regenerate() = %v", err)
+			}
+			return false
+		}},
+		{"changed", func(t *testing.T, st *Store, cookie *http.Cookie) bool {
+			r, s := request(t, st, cookie)
+			s.Values["user"] = "bob"
+			saveCookie(t, st, r, s)
+			return true
+		}},
+		{"logged out", func(t *testing.T, st *Store, cookie *http.Cookie) bool {
+			r, s := request(t, st, cookie)
+			s.Options.MaxAge = -1
+			saveCookie(t, st, r, s)
+			return false
+		}},
+	} {
+		for _, wait := range []time.Duration{0, 10 * time.Minute} {
+			t.Run(fmt.Sprintf("%s, %v later", tc.name, wait), func(t *testing.T) {
+				db, f := newFake(t)
+				clk := &clock{t: time.Now()}
+				st := New(db, hashKey)
+				st.now = clk.now
+				st.MaxAge(3600)
+				cookie := save(t, st, map[any]any{"user": "alice"})
+				r, s := request(t, st, cookie) // the slow request
+				live := tc.other(t, st, cookie)
+				saves0, _ := f.counts()
+				rows0 := f.snapshot()
+				clk.add(wait) // 0: unchanged and fresh; 10m: expiry due
+				if c := saveMaybe(t, st, r, s); c != nil {
+					t.Errorf("Save() of the slow request set cookie %v, want none", c)
+				}
+				if saves, _ := f.counts(); saves != saves0 || !maps.EqualFunc(f.snapshot(), rows0, fakeRow.equal) {
+					t.Errorf("Save() of the slow request changed the table (%d saves), want no change", saves-saves0)
+				}
+				if _, again := request(t, st, cookie); again.IsNew == live {
+					t.Errorf("the old cookie after the slow request: new session %t, want %t", again.IsNew, !live)
+				}
+				if live {
+					if _, again := request(t, st, cookie); again.Values["user"] != "bob" {
+						t.Errorf("Values[user] after the slow request = %v, want bob", again.Values["user"])
+					}
+				}
+			})
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	ginsessions "github.com/gin-contrib/sessions"
@@ -105,13 +106,43 @@ func serve(path string, s session) (int, string) {
 		body = fmt.Sprintf("%d %s", len(blob), digest(blob))
 	case "/logout":
 		err = s.Logout()
+	case "/renew": // a new token for the same values, as at a change of privileges
+		err = s.Regenerate()
 	default:
-		return http.StatusNotFound, "not found"
+		g, ok := gates.Load(strings.TrimPrefix(path, "/slow/"))
+		if !strings.HasPrefix(path, "/slow/") || !ok {
+			return http.StatusNotFound, "not found"
+		}
+		// /read, held between loading the session and saving it until the
+		// test opens the gate.
+		close(g.(*gate).entered)
+		<-g.(*gate).release
+		u, _ := s.Get("user").(user)
+		body = u.Name
+		err = s.Save()
 	}
 	if err != nil {
 		return http.StatusInternalServerError, err.Error()
 	}
 	return http.StatusOK, body
+}
+
+// A gate holds a request to /slow/{id} after it loaded its session: entered
+// is closed when it is held, and closing release lets it save and answer.
+type gate struct {
+	entered, release chan struct{}
+}
+
+// gates holds the gates of the requests to /slow/, by id.
+var gates sync.Map
+
+// newGate returns a gate for /slow/{id}, removed when t ends.
+func newGate(t *testing.T) (id string, g *gate) {
+	id = fmt.Sprintf("%p", t)
+	g = &gate{entered: make(chan struct{}), release: make(chan struct{})}
+	gates.Store(id, g)
+	t.Cleanup(func() { gates.Delete(id) })
+	return id, g
 }
 
 // gorillaSession serves net/http and echo, which hand out *sessions.Session.
