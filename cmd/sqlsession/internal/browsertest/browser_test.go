@@ -25,10 +25,19 @@ import (
 // ChromiumVar names the Chromium binary the test drives.
 const ChromiumVar = "SQLSESSION_TEST_CHROMIUM"
 
-var update = flag.Bool("update", false, "write the screenshot of the devices page to docs/demo-devices.png")
+var update = flag.Bool("update", false, "write the screenshots of the devices page to docs/demo-devices.png and docs/demo-devices-phone.png")
 
-// screenshotFile is the screenshot in the README, from this directory.
-var screenshotFile = filepath.Join("..", "..", "..", "..", "docs", "demo-devices.png")
+var shots = flag.String("shots", "", "keep every screenshot in this `directory`")
+
+// The screenshots in the README, from this directory.
+var (
+	screenshotFile      = filepath.Join("..", "..", "..", "..", "docs", "demo-devices.png")
+	phoneScreenshotFile = filepath.Join("..", "..", "..", "..", "docs", "demo-devices-phone.png")
+)
+
+// phoneWidth is the viewport width of the phone, in CSS pixels: an iPhone
+// 14 or a Pixel 8 held upright.
+const phoneWidth = 390
 
 // An Android phone's user agent, for the second browser: the two browsers
 // are separate processes with separate profiles, and this makes them tell
@@ -36,7 +45,9 @@ var screenshotFile = filepath.Join("..", "..", "..", "..", "docs", "demo-devices
 const phoneAgent = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36"
 
 // browser starts a headless Chromium with a fresh profile and returns a
-// context for its tab. The browser ends with ctx or the test.
+// context for its tab. The browser ends with ctx or the test. With an
+// agent, it is a phone: that user agent and a mobile viewport phoneWidth
+// pixels wide.
 func browser(t *testing.T, ctx context.Context, exe, agent string) context.Context {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
@@ -67,7 +78,96 @@ func browser(t *testing.T, ctx context.Context, exe, agent string) context.Conte
 	if err := chromedp.Do(tab); err != nil { // starts the browser
 		t.Fatalf("start %s: %v", exe, err)
 	}
+	if agent != "" {
+		step(t, tab, "emulate a phone", chromedp.EmulateViewport(phoneWidth, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	}
 	return tab
+}
+
+// screenshot takes a screenshot of the whole page, keeps it in the test's
+// directory and, with -update, writes it to file too.
+func screenshot(t *testing.T, tab context.Context, name, file string) {
+	t.Helper()
+	png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	dir := *shots
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	shot := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".png")
+	if err := os.WriteFile(shot, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot of the %s: %s", name, shot)
+	if *update && file != "" {
+		if err := os.WriteFile(file, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s", file)
+	}
+}
+
+// layout is what checkPhoneLayout measures in the page.
+type layout struct {
+	ViewportWidth float64 `json:"viewportWidth"`
+	PageWidth     float64 `json:"pageWidth"`    // of the whole document
+	TableRight    float64 `json:"tableRight"`   // right edge of the devices table
+	WidestRight   float64 `json:"widestRight"`  // right edge of the element that reaches furthest
+	Widest        string  `json:"widest"`       // which element that is
+	HeaderLines   int     `json:"headerLines"`  // distinct rows of the header's items
+	WrappedItems  int     `json:"wrappedItems"` // header items broken over lines
+	HeaderSpill   float64 `json:"headerSpill"`  // how far header items reach into its padding or beyond
+}
+
+// measureLayout is the JavaScript of checkPhoneLayout.
+const measureLayout = `(() => {
+	const vw = document.documentElement.clientWidth;
+	let widestRight = 0, widest = "";
+	for (const e of document.querySelectorAll("body *")) {
+		const r = e.getBoundingClientRect();
+		if (r.width > 0 && r.right > widestRight) {
+			widestRight = r.right;
+			widest = e.tagName.toLowerCase() + (e.className ? "." + e.className : "");
+		}
+	}
+	const items = [...document.querySelectorAll("header .brand, header nav a, header nav button")];
+	const tops = new Set(items.map(e => Math.round(e.getBoundingClientRect().top / 8)));
+	const header = document.querySelector("header");
+	const contentRight = header.getBoundingClientRect().right - parseFloat(getComputedStyle(header).paddingRight);
+	const headerSpill = Math.max(0, ...items.map(e => e.getBoundingClientRect().right - contentRight));
+	const table = document.querySelector("table.devices");
+	return {
+		viewportWidth: vw,
+		pageWidth: document.documentElement.scrollWidth,
+		tableRight: table ? table.getBoundingClientRect().right : 0,
+		widestRight: widestRight,
+		widest: widest,
+		headerLines: tops.size,
+		wrappedItems: items.filter(e => e.getClientRects().length > 1 || e.getBoundingClientRect().height > 40).length,
+		headerSpill: headerSpill,
+	};
+})()`
+
+// checkPhoneLayout checks that the page fits the phone's width, with no
+// sideways scrolling, and that the header stays on one line.
+func checkPhoneLayout(t *testing.T, tab context.Context, page string) {
+	t.Helper()
+	l := eval[layout](t, tab, measureLayout)
+	if l.ViewportWidth != phoneWidth {
+		t.Fatalf("%s: viewport %v px wide, want %d", page, l.ViewportWidth, phoneWidth)
+	}
+	if l.PageWidth > l.ViewportWidth || l.WidestRight > l.ViewportWidth+0.5 || l.TableRight > l.ViewportWidth+0.5 {
+		t.Errorf("%s on a %d px phone: page %v px wide, devices table to %v px, %s to %v px; want all within the viewport",
+			page, phoneWidth, l.PageWidth, l.TableRight, l.Widest, l.WidestRight)
+	}
+	if l.HeaderLines != 1 || l.WrappedItems != 0 {
+		t.Errorf("%s on a %d px phone: header items on %d lines, %d wrapped; want one line", page, phoneWidth, l.HeaderLines, l.WrappedItems)
+	}
+	if l.HeaderSpill > 0.5 {
+		t.Errorf("%s on a %d px phone: header items reach %.1f px into the header's padding; want them inside it", page, phoneWidth, l.HeaderSpill)
+	}
 }
 
 // step runs browser actions, failing the test with what was being done.
@@ -97,9 +197,11 @@ func (w failWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// TestTwoDevices signs in as one user from two browsers. The first sees both
-// devices, a cross-origin form cannot log the second out, the first logs it
-// out, and the second's next page load is signed out.
+// TestTwoDevices signs in as one user from a laptop and a phone (390 px
+// wide). The laptop sees both devices, a cross-origin form cannot sign the
+// phone out, the laptop revokes the phone, and the phone's next page load
+// is the sign-in page with a notice saying why. The phone's pages must fit
+// its width, header on one line.
 func TestTwoDevices(t *testing.T) {
 	exe := os.Getenv(ChromiumVar)
 	if exe == "" {
@@ -160,21 +262,22 @@ func TestTwoDevices(t *testing.T) {
 	if len(devices) != 2 || !strings.HasPrefix(current, "Headless Chrome") || !strings.Contains(strings.Join(devices, "|"), "on Android") {
 		t.Fatalf("laptop's devices = %q, current %q; want 2, the current one headless Chrome, the other on Android", devices, current)
 	}
-	png, err := chromedp.Run(laptop, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
+	// Signing out here and revoking another device are told apart.
+	labels := eval[[]string](t, laptop, `[...document.querySelectorAll("#logout, tr:not(.current) button, #logout-others")].map(e => e.textContent.trim())`)
+	if want := []string{"Log out", "Revoke", "Revoke all other devices"}; strings.Join(labels, "|") != strings.Join(want, "|") {
+		t.Errorf("laptop: labels of the buttons that sign out = %q, want %q", labels, want)
 	}
-	shot := filepath.Join(t.TempDir(), "devices.png")
-	if err := os.WriteFile(shot, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot of the devices page: %s", shot)
-	if *update {
-		if err := os.WriteFile(screenshotFile, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("wrote %s", screenshotFile)
-	}
+	screenshot(t, laptop, "devices page", screenshotFile)
+
+	// The phone's own pages fit its narrow screen.
+	step(t, phone, "phone: open the home page", chromedp.Navigate(srv.URL), chromedp.WaitVisible(chromedp.ID("count")))
+	checkPhoneLayout(t, phone, "home page")
+	step(t, phone, "phone: open the devices page",
+		chromedp.Navigate(srv.URL+"/devices"),
+		chromedp.WaitVisible(chromedp.CSS("table.devices")),
+	)
+	checkPhoneLayout(t, phone, "devices page")
+	screenshot(t, phone, "devices page on a phone", phoneScreenshotFile)
 
 	// A form on another origin cannot log the phone out, although the
 	// browser sends the SameSite=Lax cookie to this same-site address.
@@ -196,14 +299,14 @@ func TestTwoDevices(t *testing.T) {
 		t.Fatalf("ListByOwner(ada) after the cross-origin form = %d sessions, %v, want 2", len(n), err)
 	}
 
-	step(t, laptop, "laptop: log the phone out",
+	step(t, laptop, "laptop: revoke the phone",
 		chromedp.Navigate(srv.URL+"/devices"),
 		chromedp.WaitVisible(chromedp.CSS("tr:not(.current) button.danger")),
 		chromedp.Click(chromedp.CSS("tr:not(.current) button.danger")),
 		chromedp.WaitVisible(chromedp.CSS(".flash")),
 	)
-	if got := eval[string](t, laptop, `document.querySelector(".flash").textContent`); got != "Logged out 1 device." {
-		t.Errorf("laptop: message after logging the phone out = %q", got)
+	if got := eval[string](t, laptop, `document.querySelector(".flash").textContent`); got != "Revoked 1 device: it is signed out." {
+		t.Errorf("laptop: message after revoking the phone = %q", got)
 	}
 	if n := eval[int](t, laptop, `document.querySelectorAll("tr[data-device-id]").length`); n != 1 {
 		t.Errorf("laptop: %d devices after logging the phone out, want 1", n)
@@ -219,6 +322,13 @@ func TestTwoDevices(t *testing.T) {
 	if got := eval[string](t, phone, `document.querySelector("h1").textContent`); got != "Sign in" {
 		t.Errorf("phone: heading after being logged out = %q, want %q", got, "Sign in")
 	}
+	// It is told why, and the notice fits the screen.
+	notice := eval[string](t, phone, `(document.getElementById("notice") || {}).textContent || ""`)
+	if !strings.Contains(notice, "signed out from another device") {
+		t.Errorf("phone: notice on the sign-in page = %q, want one saying it was signed out from another device", notice)
+	}
+	checkPhoneLayout(t, phone, "sign-in page after being revoked")
+	screenshot(t, phone, "sign-in page after being revoked", "")
 	if infos, err := app.Store().ListByOwner(ctx, "ada"); len(infos) != 1 || err != nil {
 		t.Errorf("ListByOwner(ada) at the end = %d sessions, %v, want 1", len(infos), err)
 	}

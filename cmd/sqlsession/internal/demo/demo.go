@@ -165,6 +165,7 @@ func headers(next http.Handler) http.Handler {
 type page struct {
 	User    string
 	Flash   string
+	Notice  string // why this device is signed out, when it was from elsewhere
 	Error   string
 	Count   int
 	Devices []device
@@ -196,8 +197,41 @@ func (a *App) page(r *http.Request) page {
 	}
 }
 
+// revokedNotice tells a device whose session was deleted elsewhere why it
+// is on the sign-in page.
+const revokedNotice = "This device was signed out from another device (or by an administrator). Sign in again to continue."
+
 func (a *App) home(w http.ResponseWriter, r *http.Request) {
-	a.render(w, r, http.StatusOK, "home", a.page(r))
+	p := a.page(r)
+	if p.User == "" && a.revoked(r) {
+		p.Notice = revokedNotice
+		// Once is enough: the next visit is an ordinary one.
+		a.forgetCookie(w)
+	}
+	a.render(w, r, http.StatusOK, "home", p)
+}
+
+// revoked reports whether r carried a session cookie whose session is
+// gone, so that scs started a new, empty one: it was revoked on the devices
+// page of another device, or with "sqlsession revoke". Expiry does not
+// count: the cookie expires with its session, and the browser stops sending
+// it.
+func (a *App) revoked(r *http.Request) bool {
+	c, err := r.Cookie(a.sm.Cookie.Name)
+	return err == nil && c.Value != "" && a.sm.Token(r.Context()) == ""
+}
+
+// forgetCookie deletes the session cookie of a revoked session.
+func (a *App) forgetCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     a.sm.Cookie.Name,
+		Path:     a.sm.Cookie.Path,
+		Domain:   a.sm.Cookie.Domain,
+		MaxAge:   -1,
+		HttpOnly: a.sm.Cookie.HttpOnly,
+		SameSite: a.sm.Cookie.SameSite,
+		Secure:   a.sm.Cookie.Secure,
+	})
 }
 
 func (a *App) login(w http.ResponseWriter, r *http.Request) {
@@ -315,9 +349,9 @@ func (a *App) logoutDevice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ok {
-		a.sm.Put(ctx, keyFlash, "Logged out 1 device.")
+		a.sm.Put(ctx, keyFlash, "Revoked 1 device: it is signed out.")
 	} else {
-		a.sm.Put(ctx, keyFlash, "That device was logged out already.")
+		a.sm.Put(ctx, keyFlash, "That device was signed out already.")
 	}
 	http.Redirect(w, r, "/devices", http.StatusSeeOther)
 }
@@ -335,9 +369,9 @@ func (a *App) logoutOthers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if n == 1 {
-		a.sm.Put(ctx, keyFlash, "Logged out 1 other device.")
+		a.sm.Put(ctx, keyFlash, "Revoked 1 other device: it is signed out.")
 	} else {
-		a.sm.Put(ctx, keyFlash, fmt.Sprintf("Logged out %d other devices.", n))
+		a.sm.Put(ctx, keyFlash, fmt.Sprintf("Revoked %d other devices: they are signed out.", n))
 	}
 	http.Redirect(w, r, "/devices", http.StatusSeeOther)
 }

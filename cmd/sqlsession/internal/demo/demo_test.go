@@ -199,7 +199,7 @@ func TestDevices(t *testing.T) {
 		if len(rows) != 3 || !rows[0].current || rows[1].current || rows[2].current {
 			t.Fatalf("devices of ada = %+v, want 3 with the first current", rows)
 		}
-		for _, want := range []string{"Chrome 131 on Linux", "Chrome 131 on Android", "Safari 17 on iPad", "This device", "Log out all other devices", "just now", "in 7 days"} {
+		for _, want := range []string{"Chrome 131 on Linux", "Chrome 131 on Android", "Safari 17 on iPad", "This device", "Revoke all other devices", ">Revoke</button>", "just now", "in 7 days"} {
 			if !strings.Contains(html, want) {
 				t.Errorf("devices page lacks %q:\n%s", want, html)
 			}
@@ -211,11 +211,18 @@ func TestDevices(t *testing.T) {
 		// Log out the phone from the laptop.
 		phoneID := s.app.Store().SessionID(phone.cookie(s).Value)
 		laptop.post(s, "/devices/logout", "id", phoneID)
-		if html := laptop.get(s, "/devices"); len(devices(html)) != 2 || !strings.Contains(html, "Logged out 1 device.") {
-			t.Errorf("devices after logging out the phone: %+v, want 2 and a flash", devices(html))
+		if html := laptop.get(s, "/devices"); len(devices(html)) != 2 || !strings.Contains(html, "Revoked 1 device: it is signed out.") {
+			t.Errorf("devices after revoking the phone: %+v, want 2 and a flash", devices(html))
 		}
-		if html := phone.get(s, "/"); !strings.Contains(html, "Sign in") || strings.Contains(html, "Hello") {
-			t.Errorf("phone after being logged out shows:\n%s\nwant the sign-in form", html)
+		// The phone lands on the sign-in page, told why, once.
+		if html := phone.get(s, "/devices"); !strings.Contains(html, "Sign in") || strings.Contains(html, "Hello") || !strings.Contains(html, "signed out from another device") {
+			t.Errorf("phone after being revoked shows:\n%s\nwant the sign-in form and why", html)
+		}
+		if phone.cookie(s) != nil {
+			t.Errorf("phone still has the cookie of its revoked session")
+		}
+		if html := phone.get(s, "/"); strings.Contains(html, "signed out from another device") {
+			t.Errorf("phone is told it was revoked a second time")
 		}
 		// An ID of another user's session is refused, whoever sends it.
 		graceID := s.app.Store().SessionID(other.cookie(s).Value)
@@ -226,7 +233,7 @@ func TestDevices(t *testing.T) {
 
 		phone.post(s, "/login", "name", "ada")
 		laptop.post(s, "/devices/logout-others")
-		if html := laptop.get(s, "/devices"); len(devices(html)) != 1 || !strings.Contains(html, "Logged out 2 other devices.") {
+		if html := laptop.get(s, "/devices"); len(devices(html)) != 1 || !strings.Contains(html, "Revoked 2 other devices: they are signed out.") {
 			t.Errorf("devices after logging out the others: %+v, want 1 and a flash", devices(html))
 		}
 		for name, b := range map[string]*browser{"phone": phone, "tablet": tablet} {
@@ -235,10 +242,17 @@ func TestDevices(t *testing.T) {
 			}
 		}
 
-		// Logging out this device from its own row is a logout.
+		// Logging out this device from its own row is a logout, and
+		// logging out here is no news to tell.
 		laptop.post(s, "/devices/logout", "id", s.app.Store().SessionID(laptop.cookie(s).Value))
-		if html := laptop.get(s, "/"); !strings.Contains(html, "Sign in") {
-			t.Errorf("laptop still signed in after logging its own row out")
+		if html := laptop.get(s, "/"); !strings.Contains(html, "Sign in") || strings.Contains(html, "signed out from another device") {
+			t.Errorf("laptop after logging its own row out: want the sign-in form and no notice")
+		}
+		grace := s.browser(agents["tablet"])
+		grace.post(s, "/login", "name", "grace")
+		grace.post(s, "/logout")
+		if html := grace.get(s, "/"); strings.Contains(html, "signed out from another device") {
+			t.Errorf("a device that logged itself out is told it was revoked")
 		}
 		if infos, err := s.app.Store().ListByOwner(t.Context(), "ada"); len(infos) != 0 || err != nil {
 			t.Errorf("ListByOwner(ada) at the end = %d sessions, %v, want none", len(infos), err)

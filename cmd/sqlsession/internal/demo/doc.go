@@ -5,8 +5,9 @@
 // A visitor signs in under any name (there is no password: it is a demo),
 // counts with a button, and on "Your devices" sees every live session of
 // that name, with the browser, when it signed in and when it was last seen.
-// It can log out one device or all the others. The pieces of sqlsession it
-// shows:
+// It can revoke one device or all the others ("Log out" signs out this one);
+// a revoked device's next page is the sign-in page, with a notice saying
+// why. The pages fit a phone's screen. The pieces of sqlsession it shows:
 //
 //   - Options.Owner = scsstore.Value("user"), the indexed owner column
 //     behind Store.ListByOwner, Store.DeleteByID and Store.DeleteOthers;
