@@ -112,3 +112,103 @@ func appendString(b []byte, s string) []byte {
 func (m meta) deadline(lifetime time.Duration) time.Time {
 	return time.Unix(m.created, 0).Add(lifetime)
 }
+
+// rawValue returns the raw JSON value of the top-level key of data, as
+// decode would put it in its map (the last of duplicate keys), without
+// decoding anything else. ok is false when data is not a valid JSON object
+// of at most max bytes: decode then has the answer (a miss, logged). It
+// allocates only for a key written with escapes.
+func rawValue(data []byte, key string, max int) (val []byte, found, ok bool) {
+	if len(data) > max || !json.Valid(data) {
+		return nil, false, false
+	}
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return nil, false, false
+	}
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return nil, false, true
+	}
+	for i < len(data) && data[i] == '"' {
+		end := skipString(data, i)
+		k := data[i+1 : end-1]
+		var match bool
+		if bytes.IndexByte(k, '\\') < 0 {
+			match = string(k) == key
+		} else {
+			var s string
+			match = json.Unmarshal(data[i:end], &s) == nil && s == key
+		}
+		i = skipSpace(data, end)
+		if i >= len(data) || data[i] != ':' {
+			return nil, false, false
+		}
+		i = skipSpace(data, i+1)
+		vend := skipValue(data, i)
+		if match {
+			val, found = data[i:vend], true
+		}
+		i = skipSpace(data, vend)
+		if i < len(data) && data[i] == ',' {
+			i = skipSpace(data, i+1)
+			continue
+		}
+		return val, found, i < len(data) && data[i] == '}'
+	}
+	return nil, false, false
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string that starts at data[i].
+func skipString(data []byte, i int) int {
+	for i++; i < len(data); i++ {
+		switch data[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(data)
+}
+
+// skipValue returns the index after the value that starts at data[i], in
+// valid JSON.
+func skipValue(data []byte, i int) int {
+	if i >= len(data) {
+		return i
+	}
+	switch data[i] {
+	case '"':
+		return skipString(data, i)
+	case '{', '[':
+		depth := 0
+		for i < len(data) {
+			switch data[i] {
+			case '"':
+				i = skipString(data, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return i
+	}
+	for i < len(data) && data[i] != ',' && data[i] != '}' && data[i] != ']' && data[i] != ' ' &&
+		data[i] != '\t' && data[i] != '\n' && data[i] != '\r' {
+		i++
+	}
+	return i
+}

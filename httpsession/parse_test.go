@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/sqlsession/sqlsession"
 )
@@ -171,6 +172,46 @@ func FuzzDecode(f *testing.F) {
 		}
 		if enc2 := encode(values2, m2); !bytes.Equal(enc, enc2) {
 			t.Fatalf("encode is not stable: %s, then %s", enc, enc2)
+		}
+	})
+}
+
+// FuzzRawValue checks that reading one key of row data without decoding it
+// agrees with the full decoder, and never panics.
+func FuzzRawValue(f *testing.F) {
+	for _, s := range []string{
+		`{}`, ` { "a" : 1 , "b" : [1,{"a":2}] } `, `{"a":"x\"}y","b":{"c":"}"}}`, `{"a":1,"a":2}`,
+		`{"\u0061":3}`, `{"_httpsession":{"created":1},"user":"ada"}`, `[1]`, `{"a":}`, `null`,
+		`{"a":true,"b":false,"c":null,"d":-1.5e3}`, `{"a\\b":1}`, "{\"a\":\"\xff\"}",
+	} {
+		f.Add([]byte(s), "a")
+	}
+	f.Fuzz(func(t *testing.T, data []byte, key string) {
+		raw, found, ok := rawValue(data, key, 1<<20)
+		values, _, hasMeta, err := decode(data, 1<<20)
+		if err != nil {
+			if ok && !hasMeta {
+				// rawValue reads only valid JSON objects; decode may still
+				// refuse one for its meta key, which rawValue does not read.
+				if bytes.Contains(data, []byte(`"`+MetaKey+`"`)) || bytes.Contains(data, []byte(`\`)) {
+					return
+				}
+				t.Fatalf("rawValue(%q) ok, decode = %v", data, err)
+			}
+			return
+		}
+		if len(bytes.TrimSpace(data)) == 0 {
+			return // empty data: an empty session for decode, not JSON for rawValue
+		}
+		if !ok {
+			t.Fatalf("rawValue(%q) not ok, decode = %d keys", data, len(values))
+		}
+		if !utf8.ValidString(key) || strings.ContainsRune(key, utf8.RuneError) || key == MetaKey {
+			return // decode replaces invalid UTF-8 in keys
+		}
+		want, wantFound := values[key]
+		if found != wantFound || !bytes.Equal(raw, want) {
+			t.Fatalf("rawValue(%q, %q) = %q, %v, want %q, %v", data, key, raw, found, want, wantFound)
 		}
 	})
 }

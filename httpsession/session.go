@@ -108,8 +108,19 @@ func (s *Session) Get(key string, v any) (found bool, err error) {
 		return false, err
 	}
 	s.mu.Lock()
-	s.decode()
-	raw, ok := s.values[key]
+	var raw []byte
+	var ok bool
+	if !s.decoded && s.found {
+		// Reading one key of data nobody decoded yet needs no map.
+		var valid bool
+		if raw, ok, valid = rawValue(s.entry.Data, key, s.m.cfg.MaxDataSize); !valid {
+			s.decode()
+			raw, ok = s.values[key]
+		}
+	} else {
+		s.decode()
+		raw, ok = s.values[key]
+	}
 	s.mu.Unlock()
 	if !ok {
 		return false, nil
