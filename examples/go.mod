@@ -7,6 +7,7 @@ go 1.26.0
 
 replace (
 	github.com/sqlsession/sqlsession => ../
+	github.com/sqlsession/sqlsession/dsn => ../dsn
 	github.com/sqlsession/sqlsession/fiberstore => ../fiberstore
 	github.com/sqlsession/sqlsession/ginstore => ../ginstore
 	github.com/sqlsession/sqlsession/gorillastore => ../gorillastore
@@ -27,6 +28,7 @@ require (
 	github.com/labstack/echo-contrib v0.50.1
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/sqlsession/sqlsession v0.1.0
+	github.com/sqlsession/sqlsession/dsn v0.1.0
 	github.com/sqlsession/sqlsession/fiberstore v0.1.0
 	github.com/sqlsession/sqlsession/ginstore v0.1.0
 	github.com/sqlsession/sqlsession/gorillastore v0.1.0

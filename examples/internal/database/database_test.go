@@ -2,13 +2,30 @@ package database
 
 import (
 	"context"
+	"errors"
+	"net/url"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
+
 	"github.com/sqlsession/sqlsession"
+	"github.com/sqlsession/sqlsession/dsn"
 	"github.com/sqlsession/sqlsession/internal/testenv"
 )
+
+// mysqlURL rewrites the test environment's go-sql-driver DSN as a mysql://
+// URL, the other form Open accepts.
+func mysqlURL(t *testing.T) string {
+	cfg, err := mysql.ParseDSN(testenv.DSN(t, testenv.MySQLDSN))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &url.URL{Scheme: "mysql", User: url.UserPassword(cfg.User, cfg.Passwd), Host: cfg.Addr, Path: "/" + cfg.DBName}
+	return u.String()
+}
 
 // TestOpen opens each kind of DSN the examples take and keeps a session in
 // it. The servers come from the test environment's DSNs (see testenv).
@@ -21,6 +38,9 @@ func TestOpen(t *testing.T) {
 		{"sqlite", func(t *testing.T) string { t.Chdir(t.TempDir()); return "" }, sqlsession.SQLite},
 		{"postgres", func(t *testing.T) string { return testenv.DSN(t, testenv.PostgresDSN) }, sqlsession.Postgres},
 		{"mysql", func(t *testing.T) string { return testenv.DSN(t, testenv.MySQLDSN) }, sqlsession.MySQL},
+		{"mysql url", mysqlURL, sqlsession.MySQL},
+		{"sqlite url", func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "s.db") }, sqlsession.SQLite},
+		{"sqlite file", func(t *testing.T) string { return filepath.Join(t.TempDir(), "s.db") }, sqlsession.SQLite},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -65,13 +85,24 @@ func TestOpen(t *testing.T) {
 	}
 }
 
-// TestOpenBadDSN checks that a DSN of no known kind is an error, not a
-// connection attempt.
+// TestOpenBadDSN checks that a DSN of no known kind, or for a driver the
+// examples do not link, is an error, not a connection attempt.
 func TestOpenBadDSN(t *testing.T) {
-	for _, dsn := range []string{"not a dsn", "mysql://root@localhost/db"} {
-		if db, _, err := Open(dsn); err == nil {
+	tests := []struct {
+		in   string
+		want error
+	}{
+		{"redis://127.0.0.1:6379", dsn.ErrUnsupported},
+		{"root@localhost:3306/db", dsn.ErrInvalid},
+		{"sqlserver://sa@127.0.0.1?database=db", dsn.ErrDriverMissing},
+	}
+	for _, tt := range tests {
+		db, _, err := Open(tt.in)
+		if err == nil {
 			db.Close()
-			t.Errorf("Open(%q) = nil error, want an error", dsn)
+		}
+		if !errors.Is(err, tt.want) {
+			t.Errorf("Open(%q) = %v, want %v", tt.in, err, tt.want)
 		}
 	}
 }
