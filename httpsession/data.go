@@ -115,8 +115,9 @@ func (m meta) deadline(lifetime time.Duration) time.Time {
 
 // rawValue returns the raw JSON value of the top-level key of data, as
 // decode would put it in its map (the last of duplicate keys), without
-// decoding anything else. ok is false when data is not a valid JSON object
-// of at most max bytes: decode then has the answer (a miss, logged). It
+// decoding anything but MetaKey. ok is false when data is not a valid JSON
+// object of at most max bytes with a valid MetaKey: decode then has the
+// answer (a miss, logged). It
 // allocates only for a key written with escapes.
 func rawValue(data []byte, key string, max int) (val []byte, found, ok bool) {
 	if len(data) > max || !json.Valid(data) {
@@ -148,6 +149,12 @@ func rawValue(data []byte, key string, max int) (val []byte, found, ok bool) {
 		vend := skipValue(data, i)
 		if match {
 			val, found = data[i:vend], true
+		}
+		if string(k) == MetaKey && !canonicalMeta(data[i:vend]) {
+			var mj metaJSON
+			if json.Unmarshal(data[i:vend], &mj) != nil {
+				return nil, false, false // decode refuses it too
+			}
 		}
 		i = skipSpace(data, vend)
 		if i < len(data) && data[i] == ',' {
@@ -211,4 +218,30 @@ func skipValue(data []byte, i int) int {
 		i++
 	}
 	return i
+}
+
+// canonicalMeta reports whether b is meta as encode writes it, which
+// decodes without error: {"created":N} with at most 18 digits, and
+// optionally "persist":true or false.
+func canonicalMeta(b []byte) bool {
+	const prefix = `{"created":`
+	if !bytes.HasPrefix(b, []byte(prefix)) {
+		return false
+	}
+	b = b[len(prefix):]
+	if len(b) > 0 && b[0] == '-' {
+		b = b[1:]
+	}
+	n := 0
+	for n < len(b) && n <= 18 && '0' <= b[n] && b[n] <= '9' {
+		n++
+	}
+	if n == 0 || n > 18 {
+		return false
+	}
+	switch string(b[n:]) {
+	case `}`, `,"persist":true}`, `,"persist":false}`:
+		return true
+	}
+	return false
 }

@@ -986,7 +986,8 @@ func TestUnreadableRows(t *testing.T) {
 
 func TestRetries(t *testing.T) {
 	for _, retries := range []int{-1, 3} {
-		m, st := newManager(t, httpsession.Config{Retries: retries})
+		var logs logBuffer
+		m, st := newManager(t, httpsession.Config{Retries: retries, Logger: logs.logger()})
 		cookie := login(t, m, "ada")
 		tok := strings.TrimPrefix(cookie, "session=")
 		// Another writer gets in before every compare-and-swap.
