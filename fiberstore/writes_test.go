@@ -46,11 +46,11 @@ func (b *table) Exec(_ context.Context, query string, args ...any) (int64, error
 			return 0, nil // a deleted session is not re-created
 		}
 		b.rows[key] = tableRow{bytes.Clone(args[1].([]byte)), args[2].(int64), r.version + 1}
-	case strings.HasPrefix(query, "UPDATE") && strings.Contains(query, `"expires_at" = 0`):
+	case isTombstone(query):
 		b.deletes++
-		key := args[2].(string)
+		key := args[len(args)-1].(string)
 		if _, ok := b.rows[key]; ok {
-			b.rows[key] = tableRow{nil, 0, args[1].(int64)}
+			b.rows[key] = tableRow{nil, 0, args[len(args)-2].(int64)}
 		}
 	case strings.HasPrefix(query, "UPDATE") && !strings.Contains(query, `"data"`):
 		b.touches++
@@ -83,15 +83,35 @@ func (b *table) Query(context.Context, string, ...any) (sqlsession.Rows, error) 
 
 type tableScan struct{ r tableRow }
 
+// Scan fills data, then the expiry and the version when asked for them.
 func (s tableScan) Scan(dest ...any) error {
-	*dest[0].(*[]byte) = bytes.Clone(s.r.data)
-	if len(dest) > 1 {
-		*dest[1].(*int64) = s.r.expiry
-	}
-	if len(dest) > 2 {
-		*dest[2].(*int64) = s.r.version
+	for i, v := range []any{bytes.Clone(s.r.data), s.r.expiry, s.r.version}[:len(dest)] {
+		if err := scanInto(dest[i], v); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// scanInto stores v in a scan destination, as database/sql would.
+func scanInto(dest, v any) error {
+	switch d := dest.(type) {
+	case *[]byte:
+		*d = v.([]byte)
+	case *int64:
+		*d = v.(int64)
+	case sql.Scanner:
+		return d.Scan(v)
+	default:
+		return fmt.Errorf("table: cannot scan into %T", dest)
+	}
+	return nil
+}
+
+// isTombstone tells the statement of a delete that leaves a tombstone: an
+// UPDATE that sets the data and the version, which a SaveIf moves on by one.
+func isTombstone(query string) bool {
+	return strings.HasPrefix(query, "UPDATE") && strings.Contains(query, `"data" = ?`) && !strings.Contains(query, "+ 1")
 }
 
 // live returns the number of live rows.
