@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"maps"
 	"strings"
 	"sync"
@@ -38,8 +39,14 @@ var _ sqlsession.Backend = (*fakeBackend)(nil)
 // newFake returns a Store on a fakeBackend, closed when t ends.
 func newFake(t testing.TB) (*sqlsession.Store, *fakeBackend) {
 	t.Helper()
+	return newFakeWith(t, sqlsession.Options{})
+}
+
+// newFakeWith is newFake with opts.
+func newFakeWith(t testing.TB, opts sqlsession.Options) (*sqlsession.Store, *fakeBackend) {
+	t.Helper()
 	f := &fakeBackend{rows: map[string]fakeRow{}}
-	db, err := sqlsession.NewWithBackend(f, sqlsession.SQLite, sqlsession.Options{})
+	db, err := sqlsession.NewWithBackend(f, sqlsession.SQLite, opts)
 	if err != nil {
 		t.Fatalf("sqlsession.NewWithBackend() = %v", err)
 	}
@@ -137,8 +144,9 @@ func (f *fakeBackend) Exec(ctx context.Context, query string, args ...any) (int6
 		}
 		f.rows[key] = fakeRow{append([]byte(nil), data...), expiry, r.version + 1}
 		return 1, nil
-	case strings.HasPrefix(query, "UPDATE") && strings.Contains(query, `"expires_at" = 0`):
-		version, key := args[1].(int64), args[2].(string)
+	case strings.HasPrefix(query, "UPDATE") && strings.Contains(query, `"data" = ?`) && !strings.Contains(query, "+ 1"):
+		// A delete that leaves a tombstone: ..., version, key.
+		version, key := args[len(args)-2].(int64), args[len(args)-1].(string)
 		if _, ok := f.rows[key]; !ok {
 			return 0, nil
 		}
@@ -208,12 +216,19 @@ func (s fakeScan) Scan(dest ...any) error {
 	if s.err != nil {
 		return s.err
 	}
-	*dest[0].(*[]byte) = s.data
-	if len(dest) > 1 {
-		*dest[1].(*int64) = s.expiry
-	}
-	if len(dest) > 2 {
-		*dest[2].(*int64) = s.version
+	for i, v := range []any{s.data, s.expiry, s.version}[:len(dest)] {
+		switch d := dest[i].(type) {
+		case *[]byte:
+			*d = v.([]byte)
+		case *int64:
+			*d = v.(int64)
+		case sql.Scanner:
+			if err := d.Scan(v); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("fake backend: cannot scan into %T", dest[i])
+		}
 	}
 	return nil
 }

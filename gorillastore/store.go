@@ -82,8 +82,9 @@ type Store struct {
 	// [Store.Save]).
 	TouchFraction float64
 
-	db  *sqlsession.Store
-	now func() time.Time
+	db        *sqlsession.Store
+	versioned bool // db's table has a version column
+	now       func() time.Time
 
 	// loaded remembers, for each session this Store loaded or saved and
 	// the garbage collector has not yet reclaimed, what the table holds
@@ -97,7 +98,7 @@ type Store struct {
 // stored is what the table holds for a session, as far as this Store knows:
 // the token, the SHA-256 of the data, the expiry, and the row's version
 // when the Store read it (versioned false after its own writes, whose
-// version it does not learn).
+// version it does not learn, and for a table without a version column).
 type stored struct {
 	token     string
 	sum       [sha256.Size]byte
@@ -123,6 +124,9 @@ func New(db *sqlsession.Store, keyPairs ...[]byte) *Store {
 			SameSite: http.SameSiteLaxMode,
 		},
 		db: db,
+	}
+	if db != nil {
+		s.versioned = db.Options().Layout.Version != sqlsession.NoColumn
 	}
 	s.MaxAge(s.Options.MaxAge)
 	return s
@@ -189,7 +193,8 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	session.Values = values
 	session.ID = token
 	session.IsNew = false
-	s.remember(session, stored{token: token, sum: sha256.Sum256(e.Data), expiry: e.Expiry, version: e.Version, versioned: true})
+	s.remember(session, stored{token: token, sum: sha256.Sum256(e.Data), expiry: e.Expiry,
+		version: e.Version, versioned: s.versioned})
 	return session, nil
 }
 
@@ -225,7 +230,10 @@ func (s *Store) token(r *http.Request, name string) (string, bool) {
 // rewriting the same values only if the row is still the version this
 // Store loaded ([sqlsession.Store.SaveIf]), and renews the cookie; a
 // session deleted, renewed or changed by another request in the meantime
-// is left as it is, with no write and no cookie.
+// is left as it is, with no write and no cookie. (On a table without a
+// version column, [sqlsession.Layout] Version [sqlsession.NoColumn], the
+// expiry is moved with [sqlsession.Store.Touch], which never brings back a
+// deleted session, and the cookie renewed.)
 func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.Session) error {
 	if s.db == nil {
 		return ErrNoStore

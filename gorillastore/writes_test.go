@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gorilla/sessions"
+
+	"github.com/sqlsession/sqlsession"
 )
 
 // clock is a settable time source for Store.now.
@@ -302,6 +304,34 @@ func TestOverlappingRequests(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestNoVersionColumn runs on a table without a version column: an
+// unchanged session still sets no cookie, and a due expiry is moved with
+// a touch, which renews the cookie.
+func TestNoVersionColumn(t *testing.T) {
+	db, f := newFakeWith(t, sqlsession.Options{Layout: sqlsession.Layout{Version: sqlsession.NoColumn}})
+	clk := &clock{t: time.Now()}
+	st := New(db, hashKey)
+	st.now = clk.now
+	st.MaxAge(3600)
+	cookie := save(t, st, map[any]any{"user": "alice"})
+	r, s := request(t, st, cookie)
+	if c := saveMaybe(t, st, r, s); c != nil {
+		t.Errorf("Save(unchanged) set cookie %v, want none", c)
+	}
+	saves0, writes0 := f.counts()
+	clk.add(10 * time.Minute)
+	r, s = request(t, st, cookie)
+	if c := saveMaybe(t, st, r, s); c == nil || c.MaxAge != 3600 {
+		t.Errorf("Save(unchanged, expiry due) set cookie %v, want the signed token with MaxAge 3600", c)
+	}
+	if saves, writes := f.counts(); saves != saves0 || writes != writes0+1 {
+		t.Errorf("Save(unchanged, expiry due): %d saves, %d writes; want 0, 1 (a touch)", saves-saves0, writes-writes0)
+	}
+	if _, row := f.only(t); row.expiry != clk.now().Add(time.Hour).UnixMilli() {
+		t.Errorf("expiry after the touch = %v, want now+1h", time.UnixMilli(row.expiry))
 	}
 }
 
