@@ -184,7 +184,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	if !found {
 		return session, nil
 	}
-	values, err := s.serializer().Deserialize(e.Data)
+	values, err := deserialize(s.serializer(), e.Data)
 	if err != nil {
 		s.logger().WarnContext(r.Context(), "gorillastore: stored session data does not decode; starting a new session",
 			"session", name, "err", err)
@@ -196,6 +196,18 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	s.remember(session, stored{token: token, sum: sha256.Sum256(e.Data), expiry: e.Expiry,
 		version: e.Version, versioned: s.versioned})
 	return session, nil
+}
+
+// deserialize runs ser.Deserialize, turning a panic into an error: the data
+// comes from a table, and a Serializer of the application's that breaks
+// its contract on bad data must not take the request down.
+func deserialize(ser Serializer, data []byte) (values map[any]any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			values, err = nil, fmt.Errorf("gorillastore: %T.Deserialize panicked: %v", ser, r)
+		}
+	}()
+	return ser.Deserialize(data)
 }
 
 // token returns the valid session token signed in r's cookie name.
