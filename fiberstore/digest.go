@@ -38,12 +38,24 @@ func digestOf(data []byte, f format) ([sha256.Size]byte, error) {
 	if err != nil {
 		return [sha256.Size]byte{}, err
 	}
-	b, err := appendCanonical([]byte{1}, m, 0)
+	b, err := canonical(m)
 	if err != nil {
 		// Too deep, or a value whose own encoder fails: compare the bytes.
 		return byteDigest(data), nil
 	}
 	return sha256.Sum256(b), nil
+}
+
+// canonical returns the canonical form of a decoded session, turning a
+// panic of a value's own encoding method (application code, run on data
+// from a table) into an error.
+func canonical(m reflect.Value) (b []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			b, err = nil, fmt.Errorf("fiberstore: canonical form: %v", r)
+		}
+	}()
+	return appendCanonical([]byte{1}, m, 0)
 }
 
 // byteDigest is the digest of data taken as bytes.
