@@ -39,6 +39,12 @@ type config struct {
 	wrkD     time.Duration
 	wrkConns []int
 
+	e2e         bool          // the end-to-end comparison of session managers (e2e.go)
+	e2eD        time.Duration // per server and number of connections
+	e2eTurn     time.Duration
+	e2eConns    []int
+	e2eSessions int
+
 	cleanup     bool
 	cleanupRows int
 	cleanupIdle time.Duration // p99 window without cleanup
@@ -63,6 +69,11 @@ func defaultConfig() *config {
 		wrk:         true,
 		wrkD:        5 * time.Second,
 		wrkConns:    []int{16, 64},
+		e2e:         true,
+		e2eD:        20 * time.Second,
+		e2eTurn:     2 * time.Second,
+		e2eConns:    []int{64},
+		e2eSessions: 1000,
 		cleanupRows: 1_000_000,
 		cleanupIdle: 5 * time.Second,
 		pgDSN:       os.Getenv("SQLSESSION_TEST_POSTGRES_DSN"),
@@ -80,6 +91,7 @@ func (c *config) smoke() {
 	c.maxOps = 8
 	c.httpReqs = 4
 	c.wrkD = time.Second
+	c.e2eD, c.e2eTurn, c.e2eSessions = time.Second, time.Second, 20
 	c.cleanupRows = 2000
 	c.cleanupIdle = 200 * time.Millisecond
 }
@@ -101,6 +113,10 @@ func main() {
 	fs.BoolVar(&cfg.http, "http", cfg.http, "count database writes per read-only HTTP request (PostgreSQL)")
 	fs.BoolVar(&cfg.wrk, "wrk", cfg.wrk, "end-to-end requests per second with wrk (PostgreSQL)")
 	fs.DurationVar(&cfg.wrkD, "wrk-d", cfg.wrkD, "wrk duration per run")
+	fs.BoolVar(&cfg.e2e, "e2e", cfg.e2e, "end-to-end comparison of session managers with wrk (PostgreSQL, Redis)")
+	fs.DurationVar(&cfg.e2eD, "e2e-d", cfg.e2eD, "end-to-end time per server and number of connections")
+	e2eConns := fs.String("e2e-c", "64", "end-to-end connections, comma-separated")
+	fs.IntVar(&cfg.e2eSessions, "e2e-sessions", cfg.e2eSessions, "end-to-end sessions per server")
 	fs.BoolVar(&cfg.cleanup, "cleanup", cfg.cleanup, "also measure Find p99 during DeleteExpired of -cleanup-rows expired rows (slow)")
 	fs.IntVar(&cfg.cleanupRows, "cleanup-rows", cfg.cleanupRows, "expired rows for -cleanup")
 	fs.StringVar(&cfg.out, "out", "", "write the Markdown report to this file")
@@ -110,6 +126,9 @@ func main() {
 
 	var err error
 	if cfg.conc, err = parseInts(*conc); err != nil {
+		fatal(err)
+	}
+	if cfg.e2eConns, err = parseInts(*e2eConns); err != nil {
 		fatal(err)
 	}
 	if cfg.ops, err = parseOps(*ops); err != nil {
@@ -233,6 +252,15 @@ func run(ctx context.Context, cfg *config) (*report, error) {
 		e.close()
 		if err != nil {
 			return rep, fmt.Errorf("wrk: %w", err)
+		}
+	}
+	if cfg.e2e && cfg.pgDSN != "" {
+		logf(cfg, "== end to end: session managers with wrk (PostgreSQL, Redis)")
+		res, err := runE2E(ctx, e)
+		rep.e2e = res
+		e.close()
+		if err != nil {
+			return rep, fmt.Errorf("e2e: %w", err)
 		}
 	}
 	if cfg.cleanup {

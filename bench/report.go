@@ -18,6 +18,7 @@ type report struct {
 	writes   []writesRow
 	wrk      []wrkRow
 	wrkNote  string
+	e2e      *e2eResult
 	cleanup  []cleanupRow
 	loadEnd  string
 }
@@ -90,6 +91,7 @@ func (r *report) markdown() string {
 	r.goals(&b)
 	writesMarkdown(&b, r.writes)
 	wrkMarkdown(&b, r.wrk, r.wrkNote, cfg)
+	e2eMarkdown(&b, r.e2e, cfg)
 	cleanupMarkdown(&b, r.cleanup)
 	return b.String()
 }
