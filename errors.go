@@ -38,6 +38,13 @@ var (
 	// [Store.Lookup] and apply the change to what is there now.
 	ErrConflict = errors.New("sqlsession: session changed since it was read")
 
+	// ErrDeleted is returned by [Store.Save] when the token was deleted (by
+	// a logout, a revoke or a token renewal) less than [Options.DeleteGrace]
+	// ago: the session stays deleted and nothing is written. A request that
+	// loaded the session before it was deleted gets it at its end; drop the
+	// session (clear the cookie) rather than retry.
+	ErrDeleted = errors.New("sqlsession: session was deleted")
+
 	// ErrNoVersion is returned by [Store.SaveIf] when the table's [Layout] has
 	// no version column.
 	ErrNoVersion = errors.New("sqlsession: the table has no version column")

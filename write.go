@@ -12,8 +12,10 @@ import (
 // zero expiry means now plus [Options.DefaultLifetime].
 //
 // A token deleted less than [Options.DeleteGrace] ago is not re-created:
-// Save then writes nothing and returns nil, so a request that loaded a
-// session before a logout cannot bring it back when it saves afterwards.
+// Save then writes nothing and returns [ErrDeleted], so a request that
+// loaded a session before a logout cannot bring it back when it saves
+// afterwards. Frontends whose host cannot handle that error treat it as
+// success: the session is gone either way.
 //
 // Save returns [ErrInvalidToken] for a token that [ValidToken] rejects,
 // [ErrTooLarge] for data over [Options.MaxDataSize], [ErrInvalidExpiry] for
@@ -43,12 +45,17 @@ func (s *Store) Save(ctx context.Context, token string, data []byte, expiry time
 	if s.enc != nil {
 		args[1] = s.enc.seal(key, data) // the hooks above saw the plain data
 	}
-	err = s.retry(ctx, func() error {
-		_, err := s.b.Exec(ctx, s.q.save, args...)
+	var n int64
+	err = s.retry(ctx, func() (err error) {
+		n, err = s.b.Exec(ctx, s.q.save, args...)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("sqlsession: save: %w", s.explain(ctx, err, len(data)))
+	}
+	if n == 0 && s.q.tombstone != "" {
+		// The upsert changed nothing: a tombstone refused it.
+		return ErrDeleted
 	}
 	return nil
 }

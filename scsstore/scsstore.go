@@ -3,6 +3,7 @@ package scsstore
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -100,7 +101,9 @@ func (st *Store) logger() *slog.Logger {
 }
 
 // CommitCtx stores b under token until expiry, replacing the session's data
-// and expiry if it exists. It calls [sqlsession.Store.Save]. When the
+// and expiry if it exists. It calls [sqlsession.Store.Save]: a token deleted
+// while the request ran (a logout, a revoke, a renewal) is not re-created,
+// and that is not an error. When the
 // sqlsession Store slides expiry, the expiry is at most now plus its
 // IdleTimeout, as scs's own IdleTimeout would make it.
 func (st *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
@@ -109,7 +112,13 @@ func (st *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry t
 			expiry = idle
 		}
 	}
-	return st.s.Save(ctx, token, b, expiry)
+	err := st.s.Save(ctx, token, b, expiry)
+	if errors.Is(err, sqlsession.ErrDeleted) {
+		// The session was logged out, revoked or renewed while this
+		// request ran: it stays gone, and scs has nothing to report.
+		return nil
+	}
+	return err
 }
 
 // deadline decodes session data b as scs will and returns its deadline.

@@ -358,7 +358,9 @@ func testOwnerRevokeStaysRevoked(t *testing.T, k *kit) {
 		t.Fatalf("DeleteByID() = %v, %v, want true, nil", ok, err)
 	}
 	for _, tok := range []string{a, b, keep} {
-		mustSave(t, s, tok, session("eve", "late"), hour())
+		if err := s.Save(c, tok, session("eve", "late"), hour()); !errors.Is(err, sqlsession.ErrDeleted) {
+			t.Fatalf("Save(revoked token) = %v, want ErrDeleted", err)
+		}
 		wantMiss(t, s, tok)
 	}
 	c2 := sqlsession.NewToken()
@@ -366,7 +368,9 @@ func testOwnerRevokeStaysRevoked(t *testing.T, k *kit) {
 	if n, err := s.DeleteByOwner(c, "eve"); n != 1 || err != nil {
 		t.Fatalf("DeleteByOwner() = %d, %v, want 1, nil", n, err)
 	}
-	mustSave(t, s, c2, session("eve", "late"), hour())
+	if err := s.Save(c, c2, session("eve", "late"), hour()); !errors.Is(err, sqlsession.ErrDeleted) {
+		t.Fatalf("Save(revoked token) = %v, want ErrDeleted", err)
+	}
 	wantMiss(t, s, c2)
 	if got := mustList(t, s, "eve"); len(got) != 0 {
 		t.Fatalf("ListByOwner(eve) = %d after revokes and late saves, want 0", len(got))

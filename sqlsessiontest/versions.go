@@ -117,8 +117,8 @@ func testDeletedStaysDeleted(t *testing.T, k *kit) {
 		t.Fatal(err)
 	}
 	// A request that loaded the session before the logout ends now.
-	if err := s.Save(c, tok, []byte("logged in, saved late"), hour()); err != nil {
-		t.Fatalf("Save(deleted token) = %v, want nil (nothing written)", err)
+	if err := s.Save(c, tok, []byte("logged in, saved late"), hour()); !errors.Is(err, sqlsession.ErrDeleted) {
+		t.Fatalf("Save(deleted token) = %v, want ErrDeleted", err)
 	}
 	if err := s.SaveIf(c, tok, []byte("saved late"), hour(), e.Version); !errors.Is(err, sqlsession.ErrConflict) {
 		t.Fatalf("SaveIf(deleted token) = %v, want ErrConflict", err)
@@ -139,10 +139,14 @@ func testDeletedStaysDeleted(t *testing.T, k *kit) {
 	if n, err := s.DeleteExpired(c); err != nil || n != 0 {
 		t.Fatalf("DeleteExpired() = %d, %v within the grace, want 0, nil", n, err)
 	}
-	if err := s.Save(c, tok, []byte("again"), hour()); err != nil {
-		t.Fatal(err)
+	if err := s.Save(c, tok, []byte("again"), hour()); !errors.Is(err, sqlsession.ErrDeleted) {
+		t.Fatalf("second Save(deleted token) = %v, want ErrDeleted", err)
 	}
 	wantMiss(t, s, tok)
+	// Saving the same data twice is not a refusal: the version moves on.
+	live := sqlsession.NewToken()
+	mustSave(t, s, live, []byte("same"), hour())
+	mustSave(t, s, live, []byte("same"), hour())
 	// Deleting again, and deleting an unknown token, are no errors.
 	if err := s.Delete(c, tok); err != nil {
 		t.Fatal(err)
@@ -158,7 +162,9 @@ func testDeletedStaysDeleted(t *testing.T, k *kit) {
 	if err := short.Delete(c, tok2); err != nil {
 		t.Fatal(err)
 	}
-	mustSave(t, short, tok2, []byte("refused"), hour())
+	if err := short.Save(c, tok2, []byte("refused"), hour()); !errors.Is(err, sqlsession.ErrDeleted) {
+		t.Fatalf("Save(deleted token) = %v, want ErrDeleted", err)
+	}
 	wantMiss(t, short, tok2)
 	time.Sleep(300 * time.Millisecond)
 	if n, err := short.DeleteExpired(c); err != nil || n != 1 {
