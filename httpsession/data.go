@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // MetaKey is the key of the JSON object under which a session row keeps the
@@ -35,16 +36,18 @@ var errCorrupt = errors.New("httpsession: session data is not a JSON object of t
 // decode parses a row's data: a JSON object of keys, with the Manager's own
 // data under MetaKey. Empty data is an empty session. It never panics, reads
 // at most max bytes, and reports anything else as an error wrapping
-// errCorrupt. hasMeta reports whether MetaKey was there.
+// errCorrupt. hasMeta reports whether MetaKey was there. Data of JSON
+// whitespace only is an empty session.
 func decode(data []byte, max int) (values map[string]json.RawMessage, m meta, hasMeta bool, err error) {
 	if len(data) > max {
 		return nil, meta{}, false, fmt.Errorf("%w: %d bytes, limit %d", errCorrupt, len(data), max)
 	}
-	if len(bytes.TrimSpace(data)) == 0 {
+	i := skipSpace(data, 0)
+	if i == len(data) {
 		return map[string]json.RawMessage{}, meta{}, false, nil
 	}
 	// A null object would unmarshal into a nil map without an error.
-	if data = bytes.TrimSpace(data); data[0] != '{' {
+	if data[i] != '{' {
 		return nil, meta{}, false, fmt.Errorf("%w: not an object", errCorrupt)
 	}
 	if err := json.Unmarshal(data, &values); err != nil {
@@ -244,4 +247,17 @@ func canonicalMeta(b []byte) bool {
 		return true
 	}
 	return false
+}
+
+// unmarshal is json.Unmarshal(raw, v) for valid JSON raw, with a fast path
+// for the commonest session value, a string without escapes.
+func unmarshal(raw []byte, v any) error {
+	if sp, ok := v.(*string); ok && len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' {
+		body := raw[1 : len(raw)-1]
+		if bytes.IndexByte(body, '\\') < 0 && bytes.IndexByte(body, '"') < 0 && utf8.Valid(body) {
+			*sp = string(body)
+			return nil
+		}
+	}
+	return json.Unmarshal(raw, v)
 }

@@ -125,7 +125,7 @@ func (s *Session) Get(key string, v any) (found bool, err error) {
 	if !ok {
 		return false, nil
 	}
-	if err := json.Unmarshal(raw, v); err != nil {
+	if err := unmarshal(raw, v); err != nil {
 		return true, fmt.Errorf("httpsession: get %q: %w", key, err)
 	}
 	return true, nil
