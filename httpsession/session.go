@@ -17,8 +17,10 @@ import (
 // and written by [Manager.Commit], which the Handler calls before the
 // response's headers go out.
 //
-// A Session is safe for concurrent use by the goroutines of its request.
-// The methods of a nil *Session return [ErrNoSession] (or nothing).
+// Sessions come from [Manager.Handler] (through [From]) or [Manager.Load];
+// the zero Session is not usable. A Session is safe for concurrent use by
+// the goroutines of its request. The methods of a nil *Session return
+// [ErrNoSession] (or nothing).
 type Session struct {
 	m   *Manager
 	ctx context.Context // the request's, for Renew and Destroy

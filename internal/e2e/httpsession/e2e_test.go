@@ -330,3 +330,26 @@ func TestLoginLogout(t *testing.T) {
 		}
 	})
 }
+
+// TestJSONLayout keeps the sessions in a table whose data column is text
+// (sqlsession.Layout.JSON): SQL reads the session's keys with the
+// database's JSON functions.
+func TestJSONLayout(t *testing.T) {
+	extract := map[sqlsession.Dialect]string{
+		sqlsession.Postgres: `"data"::jsonb->>'user'`,
+		sqlsession.MySQL:    "JSON_UNQUOTE(JSON_EXTRACT(`data`, '$.user'))",
+		sqlsession.SQLite:   `json_extract("data", '$.user')`,
+	}
+	dbtest.Each(t, dbtest.Servers, func(t *testing.T, tg dbtest.Target, db *sql.DB, schema string) {
+		e := newEnv(t, tg, db, schema, setup{opts: sqlsession.Options{Layout: sqlsession.Layout{JSON: true}}})
+		b := e.browser()
+		b.want("POST", "/login?user=ada", "ok")
+		b.want("POST", "/set?k=cart&v=3", "ok")
+		b.want("GET", "/whoami", "user=ada")
+		var user string
+		table := dbtest.QuotedTable(tg.Dialect, schema, e.su.opts.Table)
+		if err := db.QueryRowContext(testCtx(t), "SELECT "+extract[tg.Dialect]+" FROM "+table).Scan(&user); err != nil || user != "ada" {
+			t.Errorf("the user through SQL's JSON functions = %q, %v, want ada", user, err)
+		}
+	})
+}
