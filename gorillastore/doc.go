@@ -45,7 +45,9 @@
 // # Writes
 //
 // Applications call Save on every request, and most requests change
-// nothing. Save writes only what changed: the Store remembers, for each
+// nothing. Save writes only what changed, deciding with sqlsession's one
+// write rule, [sqlsession.Plan], as every sqlsession frontend does: write
+// the data, only move the expiry, or do nothing. The Store remembers, for each
 // session it loaded or saved, the SHA-256 of the stored data, the stored
 // expiry and the row's version ([sqlsession.Store.Lookup] returns them).
 // When the values encode to the same bytes and the stored expiry is within
@@ -65,6 +67,15 @@
 // token, deleted meanwhile, and sign the user out (or back into the session
 // just left). With SaveIf, a due expiry is not moved on a session that was
 // deleted, renewed or changed since it was loaded, and no cookie is sent.
+//
+// A request that changed the session after another request deleted its
+// token (a log-out, a revoke, a renewal) cannot bring it back either: for
+// [sqlsession.Options.DeleteGrace] after a delete, the sqlsession Store
+// refuses the token ([sqlsession.ErrDeleted]). Save then writes nothing,
+// sends no cookie (neither the old token, nor an expired cookie that would
+// erase the renewed one) and returns nil, and the session becomes new and
+// empty. A Store with a negative DeleteGrace keeps no such memory: a late
+// write then re-creates the session under its old token.
 //
 // What is remembered lives as long as the session object: the Store holds
 // weak pointers to its sessions and drops an entry when the garbage

@@ -67,9 +67,11 @@ type Store struct {
 
 	// TouchFraction bounds the database writes of sessions that a request
 	// reads and saves without changing (see "Writes" in the package
-	// documentation). Save skips the database when the values encode to
-	// the bytes it loaded and the stored expiry is within TouchFraction ×
-	// lifetime of the expiry a write would give, and then sets no cookie;
+	// documentation): TouchFraction × lifetime is the slack that Save
+	// gives [sqlsession.Plan]. Save skips the database when the values
+	// encode to the bytes it loaded and the stored expiry is within
+	// TouchFraction × lifetime of the expiry a write would give, and then
+	// sets no cookie;
 	// when only the expiry has drifted further, it moves the expiry,
 	// rewriting the same values only if the row is still the version it
 	// loaded ([sqlsession.Store.SaveIf]), and renews the cookie.
@@ -99,12 +101,15 @@ type Store struct {
 // the token, the SHA-256 of the data, the expiry, and the row's version
 // when the Store read it (versioned false after its own writes, whose
 // version it does not learn, and for a table without a version column).
+// gone marks a session whose token Save found deleted: the table holds
+// nothing for it.
 type stored struct {
 	token     string
 	sum       [sha256.Size]byte
 	expiry    time.Time
 	version   int64
 	versioned bool
+	gone      bool
 }
 
 // New returns a Store keeping sessions in db, with cookies signed by the
@@ -232,20 +237,37 @@ func (s *Store) token(r *http.Request, name string) (string, bool) {
 // with a browser-session cookie), and the cookie gets the signed token; a
 // session without an ID gets a new token from [sqlsession.NewToken].
 //
-// A session whose values are unchanged since this Store loaded or saved it
-// is not written again until [Store.TouchFraction] of its lifetime has
-// passed, and Save then sets no cookie: the browser keeps the one sent with
-// the write that stored those values, whose Max-Age and signature match the
-// stored expiry. Above all, a request that only read a session never sends
-// its token back, so it cannot undo a [Store.Regenerate] or a log-out that
-// another request made while it ran. When the expiry is due, Save moves it,
-// rewriting the same values only if the row is still the version this
-// Store loaded ([sqlsession.Store.SaveIf]), and renews the cookie; a
-// session deleted, renewed or changed by another request in the meantime
-// is left as it is, with no write and no cookie. (On a table without a
-// version column, [sqlsession.Layout] Version [sqlsession.NoColumn], the
-// expiry is moved with [sqlsession.Store.Touch], which never brings back a
-// deleted session, and the cookie renewed.)
+// What to write is decided by sqlsession's write rule, [sqlsession.Plan],
+// the one every sqlsession frontend follows: a session this Store did not
+// load under its token (a new one, or one given another ID) is written; so
+// is a loaded session whose values changed; an unchanged one has only its
+// expiry moved, once the stored expiry is more than [Store.TouchFraction]
+// of the lifetime away from the one a write would give now; otherwise
+// nothing is written.
+//
+// A session that is not written gets no cookie: the browser keeps the one
+// sent with the write that stored those values, whose Max-Age and
+// signature match the stored expiry. Above all, a request that only read a
+// session never sends its token back, so it cannot undo a
+// [Store.Regenerate] or a log-out that another request made while it ran.
+// A due expiry is moved by rewriting the same values only if the row is
+// still the version this Store loaded ([sqlsession.Store.SaveIf]), and the
+// cookie renewed; a session deleted, renewed or changed by another request
+// in the meantime is left as it is, with no write and no cookie. (On a
+// table without a version column, [sqlsession.Layout] Version
+// [sqlsession.NoColumn], the expiry is moved with [sqlsession.Store.Touch],
+// which never brings back a deleted session, and the cookie renewed.)
+//
+// A changed session whose token was deleted while the request ran (a
+// log-out, a revoke, or a renewal by another request) is not written
+// either: the sqlsession Store refuses to bring the token back
+// ([sqlsession.ErrDeleted]). Save then sets no cookie and returns nil; the
+// session becomes new and empty (IsNew true, no ID, no values), as after a
+// log-out, and later Saves of it in the same request do nothing until
+// [Store.Regenerate] gives it a new token. Save sets no expired cookie
+// either: the log-out that deleted the token expired the cookie already,
+// and after a renewal the browser holds the new token's cookie under the
+// same name, which an expired cookie would erase.
 func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.Session) error {
 	if s.db == nil {
 		return ErrNoStore
@@ -269,6 +291,10 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	if len(s.Codecs) == 0 {
 		return ErrNoCodecs
 	}
+	have, loaded := s.recall(session)
+	if loaded && have.gone {
+		return nil // deleted while the request ran; see above
+	}
 	data, err := s.serializer().Serialize(session.Values)
 	if err != nil {
 		return err
@@ -283,14 +309,22 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	}
 	expiry := s.clock().Add(lifetime)
 	next := stored{token: token, sum: sha256.Sum256(data), expiry: expiry}
+	found := loaded && have.token == token
+	changed := !found || have.sum != next.sum
 	ctx := r.Context()
-	switch have, action := s.write(session, next, lifetime); action {
-	case writeNone:
+	switch sqlsession.Plan(found, changed, have.expiry, expiry, s.slack(lifetime)) {
+	case sqlsession.ActionNone:
 		// The table holds these values until about expiry, and the browser
 		// the cookie of the write that stored them. This request may only
 		// have read the session: its token may have been renewed since.
 		return nil
-	case writeIf:
+	case sqlsession.ActionTouch:
+		if !have.versioned {
+			if err := s.db.Touch(ctx, token, expiry); err != nil {
+				return fmt.Errorf("gorillastore: touch session %q: %w", name, err)
+			}
+			break
+		}
 		err := s.db.SaveIf(ctx, token, data, expiry, have.version)
 		if errors.Is(err, sqlsession.ErrConflict) {
 			// Deleted, renewed, expired or changed by another request since
@@ -302,12 +336,13 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 		if err != nil {
 			return fmt.Errorf("gorillastore: touch session %q: %w", name, err)
 		}
-	case writeExpiry:
-		if err := s.db.Touch(ctx, token, expiry); err != nil {
-			return fmt.Errorf("gorillastore: touch session %q: %w", name, err)
-		}
 	default:
-		if err := s.db.Save(ctx, token, data, expiry); err != nil {
+		err := s.db.Save(ctx, token, data, expiry)
+		if errors.Is(err, sqlsession.ErrDeleted) {
+			s.drop(session)
+			return nil
+		}
+		if err != nil {
 			return fmt.Errorf("gorillastore: save session %q: %w", name, err)
 		}
 	}
@@ -321,47 +356,38 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	return nil
 }
 
-// What Save does with the database.
-const (
-	writeAll    = iota // data and expiry
-	writeIf            // the same data and a new expiry, if the row is as loaded
-	writeExpiry        // the expiry only
-	writeNone
-)
-
-// write decides what Save does for session, which would now store want
-// with the given lifetime, and returns what the Store knew the table held.
-func (s *Store) write(session *sessions.Session, want stored, lifetime time.Duration) (stored, int) {
-	s.mu.Lock()
-	have, ok := s.loaded[weak.Make(session)]
-	s.mu.Unlock()
-	if !ok || have.token != want.token || have.sum != want.sum {
-		return have, writeAll
-	}
-	// Unchanged: write only with a check that the row is still the one
-	// loaded, where the Store knows its version.
-	due := writeExpiry
-	if have.versioned {
-		due = writeIf
-	}
+// slack is how far the stored expiry of an unchanged session may be from
+// the one a write would give now before Save moves it: TouchFraction of the
+// lifetime. A negative TouchFraction gives a negative slack, which no
+// distance is within, so that every Save moves the expiry.
+func (s *Store) slack(lifetime time.Duration) time.Duration {
 	f := s.TouchFraction
 	switch {
 	case f == 0:
 		f = DefaultTouchFraction
 	case f < 0:
-		if have.versioned {
-			return have, writeIf
-		}
-		return have, writeAll
+		return -1
 	case f > 1:
 		f = 1
 	}
-	slack := time.Duration(float64(lifetime) * f)
-	if have.expiry.Before(want.expiry.Add(-slack)) || have.expiry.After(want.expiry.Add(slack)) {
-		// Too close to its end, or MaxAge shrank: move the expiry.
-		return have, due
-	}
-	return have, writeNone
+	return time.Duration(float64(lifetime) * f)
+}
+
+// recall returns what the Store knows the table holds for session.
+func (s *Store) recall(session *sessions.Session) (stored, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	have, ok := s.loaded[weak.Make(session)]
+	return have, ok
+}
+
+// drop turns session, whose token was deleted while the request ran, into
+// a new, empty one that Save leaves alone until Regenerate.
+func (s *Store) drop(session *sessions.Session) {
+	s.remember(session, stored{gone: true})
+	session.ID = ""
+	session.IsNew = true
+	session.Values = make(map[any]any)
 }
 
 // remember records what the table holds for session, until session is
@@ -408,6 +434,7 @@ func (s *Store) Regenerate(r *http.Request, w http.ResponseWriter, session *sess
 		}
 		session.ID = ""
 	}
+	s.forget(weak.Make(session))
 	return s.Save(r, w, session)
 }
 
