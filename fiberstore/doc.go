@@ -40,10 +40,18 @@
 // remembers a digest of the value and its stored expiry; the next Set of
 // the same key does not write when the value is the same and the stored
 // expiry is within a tenth of exp of now+exp, and moves the expiry alone
-// ([sqlsession.Store.Touch]) when only the expiry is due. An unchanged
-// session is so written at most once per tenth of its idle timeout, and
-// lives between nine tenths of the timeout and the timeout after its last
-// use.
+// ([sqlsession.Store.Touch]) when only the expiry is due: sqlsession's one
+// write rule, [sqlsession.Plan], with a slack of a tenth of exp. An
+// unchanged session is so written at most once per tenth of its idle
+// timeout, and lives between nine tenths of the timeout and the timeout
+// after its last use.
+//
+// A deleted key stays deleted for the Store's
+// [sqlsession.Options.DeleteGrace]: a Set of it stores nothing and returns
+// nil, so a request that loaded a session before its log-out or its id
+// renewal cannot bring it back. Middleware that deletes keys and sets them
+// again (cache, limiter) needs a Storage on a Store of its own with a
+// negative DeleteGrace.
 //
 // "The same" is decided on the decoded session, not the bytes: fiber
 // encodes its session map with encoding/gob, which writes map entries in

@@ -3,6 +3,7 @@ package fiberstore
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -189,14 +190,28 @@ func (s *Storage) Get(key string) ([]byte, error) {
 // session saved without an expiry: a negative duration that a caller's
 // arithmetic produced keeps the value, and never keeps it forever.
 //
-// When the last Get of key found a value equal to val (the same session,
-// for data of fiber's session middleware, however its map came out
-// encoded), SetWithContext does not write if the stored expiry is within a
-// tenth of exp of now+exp, and moves the expiry alone
-// ([sqlsession.Store.Touch], which never brings back a deleted value)
-// otherwise. fiber's session middleware sets every session it loaded, to
-// slide its idle timeout: an unchanged session is written at most once per
-// tenth of the timeout.
+// What to write is decided by sqlsession's write rule, [sqlsession.Plan],
+// the one every sqlsession frontend follows, with a slack of a tenth of
+// exp. A key the last Get did not find is written. When that Get found a
+// value equal to val (the same session, for data of fiber's session
+// middleware, however its map came out encoded), SetWithContext does not
+// write if the stored expiry is within a tenth of exp of now+exp, and
+// moves the expiry alone ([sqlsession.Store.Touch], which never brings
+// back a deleted value) otherwise. fiber's session middleware sets every
+// session it loaded, to slide its idle timeout: an unchanged session is
+// written at most once per tenth of the timeout.
+//
+// A key deleted less than the Store's [sqlsession.Options.DeleteGrace] ago
+// (by [Storage.DeleteWithContext], a log-out or a session id renewal of
+// fiber's middleware, or a revoke) is not stored again: the Store refuses
+// it with [sqlsession.ErrDeleted], and SetWithContext returns nil, since
+// fiber's Storage contract has no such outcome and the session middleware
+// would fail the request over it. For a session that is what must happen:
+// a request that loaded it before its log-out cannot bring it back. Other
+// middleware that deletes a key and sets it again soon after (fiber's
+// cache or limiter) would lose those values silently: give it a Storage on
+// a Store of its own, on its own table, with a negative DeleteGrace, which
+// keeps no deleted keys.
 //
 // A key that [sqlsession.ValidToken] rejects (longer than
 // [sqlsession.MaxTokenLength] bytes, or holding a space, a control
@@ -223,17 +238,22 @@ func (s *Storage) SetWithContext(ctx context.Context, key string, val []byte, ex
 	if exp != 0 {
 		expiry = time.Now().Add(exp)
 	}
-	if have, ok := s.take(key); ok && s.same(have.sum, val) {
-		slack := exp / 10
-		if !have.expiry.Before(expiry.Add(-slack)) && !have.expiry.After(expiry.Add(slack)) {
-			return nil // the table holds val until about expiry
-		}
+	have, found := s.take(key)
+	changed := !found || !s.same(have.sum, val)
+	switch sqlsession.Plan(found, changed, have.expiry, expiry, exp/10) {
+	case sqlsession.ActionNone:
+		return nil // the table holds val until about expiry
+	case sqlsession.ActionTouch:
 		if err := s.store.Touch(ctx, key, expiry); err != nil {
 			return fmt.Errorf("fiberstore: set: %w", err)
 		}
 		return nil
 	}
-	if err := s.store.Save(ctx, key, val, expiry); err != nil {
+	err := s.store.Save(ctx, key, val, expiry)
+	if errors.Is(err, sqlsession.ErrDeleted) {
+		return nil // deleted while the request ran: it stays deleted
+	}
+	if err != nil {
 		return fmt.Errorf("fiberstore: set: %w", err)
 	}
 	return nil
@@ -283,6 +303,13 @@ func (s *Storage) Set(key string, val []byte, exp time.Duration) error {
 
 // DeleteWithContext removes the value stored under key. Deleting a key that
 // holds nothing, or that is not a valid token, is not an error.
+//
+// The key stays deleted for the Store's [sqlsession.Options.DeleteGrace]
+// (1 hour by default): a Set of it stores nothing until then (see
+// [Storage.SetWithContext]), so a request of fiber's session middleware
+// that loaded the session before its log-out cannot bring it back. Give
+// middleware that deletes keys and sets them again (cache, limiter) a
+// Storage on a Store of its own with a negative DeleteGrace.
 func (s *Storage) DeleteWithContext(ctx context.Context, key string) error {
 	if s.store == nil {
 		return errNoStore
