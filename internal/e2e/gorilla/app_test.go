@@ -109,16 +109,20 @@ func serve(path string, s session) (int, string) {
 	case "/renew": // a new token for the same values, as at a change of privileges
 		err = s.Regenerate()
 	default:
-		g, ok := gates.Load(strings.TrimPrefix(path, "/slow/"))
-		if !strings.HasPrefix(path, "/slow/") || !ok {
+		kind, id, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+		g, ok := gates.Load(id)
+		if kind != "slow" && kind != "slow-put" || !ok {
 			return http.StatusNotFound, "not found"
 		}
 		// /read, held between loading the session and saving it until the
-		// test opens the gate.
+		// test opens the gate; /slow-put/ also changes the session.
 		close(g.(*gate).entered)
 		<-g.(*gate).release
 		u, _ := s.Get("user").(user)
 		body = u.Name
+		if kind == "slow-put" {
+			s.Set("late", id)
+		}
 		err = s.Save()
 	}
 	if err != nil {
@@ -127,13 +131,14 @@ func serve(path string, s session) (int, string) {
 	return http.StatusOK, body
 }
 
-// A gate holds a request to /slow/{id} after it loaded its session: entered
-// is closed when it is held, and closing release lets it save and answer.
+// A gate holds a request to /slow/{id} or /slow-put/{id} after it loaded
+// its session: entered is closed when it is held, and closing release lets
+// it save and answer.
 type gate struct {
 	entered, release chan struct{}
 }
 
-// gates holds the gates of the requests to /slow/, by id.
+// gates holds the gates of the slow requests, by id.
 var gates sync.Map
 
 // newGate returns a gate for /slow/{id}, removed when t ends.
