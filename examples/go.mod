@@ -1,9 +1,11 @@
 // Module examples holds runnable example applications, one per web framework
-// and database layer, built against the local modules. Its go line is the
-// highest that its dependencies need.
+// and database layer, built against the local modules. Like every module a
+// user builds, it supports the two most recent major versions of Go: its go
+// line is the older one, and its dependencies are held at versions that
+// build with it (go get go@1.25.0 picks them).
 module github.com/sqlsession/sqlsession/examples
 
-go 1.26.0
+go 1.25.0
 
 replace (
 	github.com/sqlsession/sqlsession => ../
@@ -38,7 +40,7 @@ require (
 	gorm.io/driver/mysql v1.6.0
 	gorm.io/driver/postgres v1.6.3
 	gorm.io/gorm v1.31.2
-	modernc.org/sqlite v1.62.0
+	modernc.org/sqlite v1.59.0
 )
 
 require (
@@ -93,12 +95,12 @@ require (
 	golang.org/x/arch v0.22.0 // indirect
 	golang.org/x/crypto v0.53.0 // indirect
 	golang.org/x/net v0.56.0 // indirect
-	golang.org/x/sync v0.24.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/sync v0.22.0 // indirect
+	golang.org/x/sys v0.47.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 	google.golang.org/protobuf v1.36.11 // indirect
-	modernc.org/libc v1.80.1 // indirect
+	modernc.org/libc v1.76.0 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )

@@ -1,7 +1,9 @@
-// The sqlsession command supports the two most recent major versions of Go.
+// The sqlsession command supports the two most recent major versions of Go:
+// its go line is the older one, and its dependencies are held at versions
+// that build with it (go get go@1.25.0 picks them).
 module github.com/sqlsession/sqlsession/cmd/sqlsession
 
-go 1.26.0
+go 1.25.0
 
 replace (
 	github.com/sqlsession/sqlsession => ../..
@@ -17,7 +19,7 @@ require (
 	github.com/sqlsession/sqlsession v0.1.0
 	github.com/sqlsession/sqlsession/dsn v0.1.0
 	github.com/sqlsession/sqlsession/scsstore v0.1.0
-	modernc.org/sqlite v1.62.0
+	modernc.org/sqlite v1.59.0
 )
 
 require (
@@ -34,10 +36,10 @@ require (
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/shopspring/decimal v1.4.0 // indirect
 	golang.org/x/crypto v0.55.0 // indirect
-	golang.org/x/sync v0.24.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/sync v0.22.0 // indirect
+	golang.org/x/sys v0.47.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
-	modernc.org/libc v1.80.1 // indirect
+	modernc.org/libc v1.76.0 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
