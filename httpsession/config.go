@@ -89,7 +89,8 @@ type Config struct {
 	// committed because the Store failed: the handler's own response is not
 	// sent, so a failure never passes for success. err wraps the Store's
 	// error. Default: log err on Logger and answer 500 Internal Server
-	// Error.
+	// Error; when the request's context is done (the client went away,
+	// which cancels loads), the line is logged at Debug level, not Error.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 	// Logger receives the default ErrorHandler's errors and warnings about

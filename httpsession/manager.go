@@ -399,6 +399,10 @@ func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
 		m.cfg.ErrorHandler(w, r, err)
 		return
 	}
-	m.logger().ErrorContext(r.Context(), err.Error(), "method", r.Method, "path", r.URL.Path)
+	level := slog.LevelError
+	if r.Context().Err() != nil {
+		level = slog.LevelDebug // the client went away: not a failure of the server
+	}
+	m.logger().Log(r.Context(), level, err.Error(), "method", r.Method, "path", r.URL.Path)
 	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 }

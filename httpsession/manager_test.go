@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -512,6 +513,29 @@ func TestStoreFailures(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestClientGone checks that a load cut short by a client that went away
+// is not logged as an error.
+func TestClientGone(t *testing.T) {
+	var logs logBuffer
+	m, st := newManager(t, httpsession.Config{Logger: logs.logger()})
+	cookie := login(t, m, "ada")
+	st.hook = func(op, _ string) error {
+		if op == "Lookup" {
+			return fmt.Errorf("sqlsession: find: %w", context.Canceled)
+		}
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequestWithContext(ctx, "GET", "https://example.com/", nil)
+	req.Header.Set("Cookie", cookie)
+	rec := httptest.NewRecorder()
+	m.Handler(http.HandlerFunc(untouched)).ServeHTTP(rec, req)
+	if rec.Code != 500 || logs.contains("level=ERROR") || !logs.contains("level=DEBUG") {
+		t.Errorf("a cancelled load: status %d, log %q, want 500 and a DEBUG line", rec.Code, logs.String())
 	}
 }
 
