@@ -120,10 +120,10 @@ func (m meta) deadline(lifetime time.Duration) time.Time {
 // decode would put it in its map (the last of duplicate keys), without
 // decoding anything but MetaKey. ok is false when data is not a valid JSON
 // object of at most max bytes with a valid MetaKey: decode then has the
-// answer (a miss, logged). It
-// allocates only for a key written with escapes.
+// answer (a miss, logged). It validates data in the same pass, as
+// encoding/json would, and allocates only for a key written with escapes.
 func rawValue(data []byte, key string, max int) (val []byte, found, ok bool) {
-	if len(data) > max || !json.Valid(data) {
+	if len(data) > max {
 		return nil, false, false
 	}
 	i := skipSpace(data, 0)
@@ -132,10 +132,16 @@ func rawValue(data []byte, key string, max int) (val []byte, found, ok bool) {
 	}
 	i = skipSpace(data, i+1)
 	if i < len(data) && data[i] == '}' {
-		return nil, false, true
+		return nil, false, skipSpace(data, i+1) == len(data)
 	}
-	for i < len(data) && data[i] == '"' {
-		end := skipString(data, i)
+	for {
+		if i >= len(data) || data[i] != '"' {
+			return nil, false, false
+		}
+		end := scanString(data, i)
+		if end < 0 {
+			return nil, false, false
+		}
 		k := data[i+1 : end-1]
 		var match bool
 		if bytes.IndexByte(k, '\\') < 0 {
@@ -149,7 +155,10 @@ func rawValue(data []byte, key string, max int) (val []byte, found, ok bool) {
 			return nil, false, false
 		}
 		i = skipSpace(data, i+1)
-		vend := skipValue(data, i)
+		vend := scanValue(data, i, 1)
+		if vend < 0 {
+			return nil, false, false
+		}
 		if match {
 			val, found = data[i:vend], true
 		}
@@ -160,15 +169,24 @@ func rawValue(data []byte, key string, max int) (val []byte, found, ok bool) {
 			}
 		}
 		i = skipSpace(data, vend)
-		if i < len(data) && data[i] == ',' {
-			i = skipSpace(data, i+1)
-			continue
+		if i >= len(data) {
+			return nil, false, false
 		}
-		return val, found, i < len(data) && data[i] == '}'
+		if data[i] == '}' {
+			return val, found, skipSpace(data, i+1) == len(data)
+		}
+		if data[i] != ',' {
+			return nil, false, false
+		}
+		i = skipSpace(data, i+1)
 	}
-	return nil, false, false
 }
 
+// maxDepth is encoding/json's limit on nested objects and arrays.
+const maxDepth = 10000
+
+// skipSpace returns the index of the first byte from i on that is not JSON
+// whitespace.
 func skipSpace(data []byte, i int) int {
 	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
 		i++
@@ -176,51 +194,149 @@ func skipSpace(data []byte, i int) int {
 	return i
 }
 
-// skipString returns the index after the string that starts at data[i].
-func skipString(data []byte, i int) int {
-	for i++; i < len(data); i++ {
-		switch data[i] {
-		case '\\':
-			i++
-		case '"':
+// scanValue returns the index after the JSON value that starts at data[i],
+// or -1 when there is no valid one; depth is the number of objects and
+// arrays around it.
+func scanValue(data []byte, i, depth int) int {
+	if i >= len(data) {
+		return -1
+	}
+	switch c := data[i]; {
+	case c == '"':
+		return scanString(data, i)
+	case c == '{', c == '[':
+		if depth >= maxDepth {
+			return -1
+		}
+		closing := byte('}')
+		if c == '[' {
+			closing = ']'
+		}
+		i = skipSpace(data, i+1)
+		if i < len(data) && data[i] == closing {
 			return i + 1
 		}
+		for {
+			if c == '{' {
+				if i >= len(data) || data[i] != '"' {
+					return -1
+				}
+				if i = scanString(data, i); i < 0 {
+					return -1
+				}
+				if i = skipSpace(data, i); i >= len(data) || data[i] != ':' {
+					return -1
+				}
+				i = skipSpace(data, i+1)
+			}
+			if i = scanValue(data, i, depth+1); i < 0 {
+				return -1
+			}
+			if i = skipSpace(data, i); i >= len(data) {
+				return -1
+			}
+			switch data[i] {
+			case closing:
+				return i + 1
+			case ',':
+				i = skipSpace(data, i+1)
+			default:
+				return -1
+			}
+		}
+	case c == '-' || ('0' <= c && c <= '9'):
+		return scanNumber(data, i)
+	case c == 't':
+		return scanLiteral(data, i, "true")
+	case c == 'f':
+		return scanLiteral(data, i, "false")
+	case c == 'n':
+		return scanLiteral(data, i, "null")
 	}
-	return len(data)
+	return -1
 }
 
-// skipValue returns the index after the value that starts at data[i], in
-// valid JSON.
-func skipValue(data []byte, i int) int {
-	if i >= len(data) {
-		return i
-	}
-	switch data[i] {
-	case '"':
-		return skipString(data, i)
-	case '{', '[':
-		depth := 0
-		for i < len(data) {
-			switch data[i] {
-			case '"':
-				i = skipString(data, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
+// scanString returns the index after the JSON string that starts at
+// data[i], or -1 when it is not valid. Like encoding/json, it accepts any
+// byte from 0x20 on, valid UTF-8 or not.
+func scanString(data []byte, i int) int {
+	for i++; i < len(data); i++ {
+		switch c := data[i]; {
+		case c == '"':
+			return i + 1
+		case c < 0x20:
+			return -1
+		case c == '\\':
+			if i++; i >= len(data) {
+				return -1
 			}
+			switch data[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if i+4 >= len(data) {
+					return -1
+				}
+				for _, h := range data[i+1 : i+5] {
+					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+						return -1
+					}
+				}
+				i += 4
+			default:
+				return -1
+			}
+		}
+	}
+	return -1
+}
+
+// scanNumber returns the index after the JSON number that starts at
+// data[i], or -1 when it is not valid.
+func scanNumber(data []byte, i int) int {
+	digits := func(i int) int {
+		for i < len(data) && '0' <= data[i] && data[i] <= '9' {
 			i++
 		}
 		return i
 	}
-	for i < len(data) && data[i] != ',' && data[i] != '}' && data[i] != ']' && data[i] != ' ' &&
-		data[i] != '\t' && data[i] != '\n' && data[i] != '\r' {
+	if data[i] == '-' {
 		i++
 	}
+	switch {
+	case i < len(data) && data[i] == '0':
+		i++
+	case i < len(data) && '1' <= data[i] && data[i] <= '9':
+		i = digits(i + 1)
+	default:
+		return -1
+	}
+	if i < len(data) && data[i] == '.' {
+		j := digits(i + 1)
+		if j == i+1 {
+			return -1
+		}
+		i = j
+	}
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		j := digits(i)
+		if j == i {
+			return -1
+		}
+		i = j
+	}
 	return i
+}
+
+// scanLiteral returns the index after lit at data[i], or -1.
+func scanLiteral(data []byte, i int, lit string) int {
+	if !bytes.HasPrefix(data[i:], []byte(lit)) {
+		return -1
+	}
+	return i + len(lit)
 }
 
 // canonicalMeta reports whether b is meta as encode writes it, which

@@ -260,3 +260,23 @@ func TestCanonicalMeta(t *testing.T) {
 		}
 	}
 }
+
+// FuzzScanValue checks the validating scanner against encoding/json: it
+// accepts exactly the documents that json.Valid accepts.
+func FuzzScanValue(f *testing.F) {
+	for _, s := range []string{
+		``, ` `, `{}`, `[]`, `""`, `0`, `-0`, `01`, `1.`, `.5`, `1e`, `1E+2`, `-1.5e-3`, `true`, `tru`, `nul`,
+		`{"a":1,}`, `[1,]`, `{"a" 1}`, `{"a":1 "b":2}`, `{1:2}`, `"\u12"`, `"\u12G4"`, `"\x"`, "\"\x01\"",
+		"\"\xff\"", `"\/"`, ` [ 1 , { "a" : [ ] } ] `, "\v1", `[` + strings.Repeat("[", 10000) + strings.Repeat("]", 10001),
+		strings.Repeat("[", 10000) + strings.Repeat("]", 10000), strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		i := scanValue(data, skipSpace(data, 0), 0)
+		got := i >= 0 && skipSpace(data, i) == len(data)
+		if want := json.Valid(data); got != want {
+			t.Fatalf("scanValue(%q) accepts %v, json.Valid = %v", data, got, want)
+		}
+	})
+}
