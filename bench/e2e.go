@@ -155,13 +155,11 @@ func startE2EHTTPSession(ctx context.Context, e *env, ln net.Listener, n int) ([
 	if err != nil {
 		return nil, nil, err
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+	app := routes(func(w http.ResponseWriter, r *http.Request) {
 		if err := httpsession.From(r.Context()).Put("user", user); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 		}
-	})
-	mux.HandleFunc("GET /read", func(w http.ResponseWriter, r *http.Request) {
+	}, func(w http.ResponseWriter, r *http.Request) {
 		var u string
 		if found, err := httpsession.From(r.Context()).Get("user", &u); !found || err != nil {
 			http.NotFound(w, r)
@@ -169,7 +167,7 @@ func startE2EHTTPSession(ctx context.Context, e *env, ln net.Listener, n int) ([
 		}
 		io.WriteString(w, u)
 	})
-	return loginAll(serve(m.Handler(mux), ln), ln, n)
+	return loginAll(serve(m.Handler(app), ln), ln, n)
 }
 
 // scsStoreFor makes the store of an scs server.
@@ -227,11 +225,9 @@ func startE2EScs(newStore scsStoreFor) func(context.Context, *env, net.Listener,
 		}
 		sm := newSessionManager()
 		sm.Store = st
-		mux := http.NewServeMux()
-		mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		app := routes(func(w http.ResponseWriter, r *http.Request) {
 			sm.Put(r.Context(), "user", user)
-		})
-		mux.HandleFunc("GET /read", func(w http.ResponseWriter, r *http.Request) {
+		}, func(w http.ResponseWriter, r *http.Request) {
 			u := sm.GetString(r.Context(), "user")
 			if u == "" {
 				http.NotFound(w, r)
@@ -239,8 +235,21 @@ func startE2EScs(newStore scsStoreFor) func(context.Context, *env, net.Listener,
 			}
 			io.WriteString(w, u)
 		})
-		return loginAll(serve(sm.LoadAndSave(mux), ln), ln, n)
+		return loginAll(serve(sm.LoadAndSave(app), ln), ln, n)
 	}
+}
+
+// routes serves POST /login with login and everything else with read,
+// without a router: the floor has none, and the comparison is of session
+// managers.
+func routes(login, read http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/login" {
+			login(w, r)
+			return
+		}
+		read(w, r)
+	})
 }
 
 // loginAll creates n sessions through POST /login and returns their
@@ -448,7 +457,7 @@ func e2eMarkdown(b *strings.Builder, res *e2eResult, cfg *config) {
 		"a row gives the median turn, × is the median of the ratios to the floor's turn of the same round, and allocs/request is this process's heap allocations "+
 		"during the turn divided by its requests (server, session manager, store and driver together). "+
 		"PostgreSQL pools have %d connections, each server its own schema; the Redis pool (redigo) has %d, on a %s this program starts on a free port, without persistence. "+
-		"The floor is a bare net/http handler doing one pgx SELECT for the cookie's token, with nothing else; the map keeps sessions in a Go map behind a RWMutex. "+
+		"The floor is a bare net/http handler doing one pgx SELECT for the cookie's token, with nothing else; the map keeps sessions in a Go map behind a RWMutex; no server has a router. "+
 		"httpsession and scs run with their defaults (24 h lifetime, no idle timeout); sqlsession with its defaults (hashed tokens, versions). "+
 		"wrk, the servers, PostgreSQL and Redis share the %d cores.\n\n",
 		cfg.e2eSessions, cfg.e2eTurn, cfg.e2eD, cfg.pool, cfg.pool, redis, runtime.NumCPU())
