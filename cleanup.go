@@ -122,60 +122,333 @@ func (s *Store) lockSweep(ctx context.Context) (release func(), ok bool, err err
 	}, true, nil
 }
 
-// DeleteExpired removes the sessions that expired before the call, in
-// statements of at most [Options.CleanupBatchSize] rows with a pause between
-// them ([Options.CleanupPause]), and returns how many it removed. It stops early, with the count so far, when ctx ends. Background
-// cleanup ([Options.CleanupInterval], [Options.CleanupEvery]) calls it.
+// DeleteExpired removes the sessions that expired before the call, and the
+// tombstones whose [Options.DeleteGrace] has passed, in batches, and returns
+// how many rows it removed. It stops early, with the count so far, when ctx
+// ends. Background cleanup ([Options.CleanupInterval],
+// [Options.CleanupEvery]) calls it.
+//
+// By default it paces itself so that a large backlog never stalls live
+// traffic (see [Options.CleanupPause]): each batch is sized to take about
+// two milliseconds, at most [Options.CleanupBatchSize] rows; the pause after
+// it keeps cleanup to about a quarter of the time; and before each batch a
+// probe (the Find statement for a key no session has, through the same
+// Backend) compares the database's latency with the fastest seen: while it
+// is markedly slower, DeleteExpired waits longer and shrinks its batches.
+// Statements take short locks: on PostgreSQL the batch is a bounded set of
+// keys picked through the expiry index with SKIP LOCKED; on MySQL and
+// MariaDB the keys are read without locks and then deleted by primary key,
+// so that no gap lock holds up a live insert; on SQLite the write lock is
+// released between batches.
 func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 	if s.closed.Load() {
 		return 0, ErrClosed
 	}
 	t := s.now()
-	args := []any{s.q.time(t), -t.UnixMilli(), int64(s.opts.CleanupBatchSize)}
-	if !s.opts.Layout.versioned() {
-		args = []any{args[0], args[2]}
+	var cut []any
+	if s.opts.Layout.versioned() {
+		cut = []any{s.q.time(t), -t.UnixMilli()}
+	} else {
+		cut = []any{s.q.time(t)}
 	}
-	batch := int64(s.opts.CleanupBatchSize)
+	p := newPacer(&s.opts, s.d == SQLite)
 	var total int64
+	wait := func(d time.Duration) error {
+		if d <= 0 {
+			return ctx.Err()
+		}
+		tm := time.NewTimer(d)
+		defer tm.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tm.C:
+			return nil
+		}
+	}
+	fail := func(err error) (int64, error) {
+		return total, fmt.Errorf("sqlsession: delete expired: %w", err)
+	}
+	if p.adaptive {
+		p.probed(s.probe(ctx))
+	}
 	for {
 		if err := ctx.Err(); err != nil {
-			return total, fmt.Errorf("sqlsession: delete expired: %w", err)
+			return fail(err)
 		}
-		var n int64
+		size := p.batch()
 		start := time.Now()
-		err := s.retry(ctx, func() (err error) {
-			n, err = s.b.Exec(ctx, s.q.deleteBatch, args...)
-			return err
-		})
+		n, err := s.deleteBatch(ctx, cut, size)
+		took := time.Since(start)
 		total += n
 		if err != nil {
-			return total, fmt.Errorf("sqlsession: delete expired: %w", err)
+			return fail(err)
 		}
-		if n < batch {
+		if n < int64(size) {
 			return total, nil
 		}
-		if err := s.pause(ctx, time.Since(start)); err != nil {
-			return total, fmt.Errorf("sqlsession: delete expired: %w", err)
+		if err := wait(p.done(size, n, took)); err != nil {
+			return fail(err)
+		}
+		for p.adaptive {
+			d := p.probed(s.probe(ctx))
+			if d == 0 {
+				break
+			}
+			if err := wait(d); err != nil {
+				return fail(err)
+			}
 		}
 	}
 }
 
-// pause waits between two cleanup batches: Options.CleanupPause, or as long
-// as the last batch took.
-func (s *Store) pause(ctx context.Context, took time.Duration) error {
-	d := s.opts.CleanupPause
+// deleteBatch deletes at most size expired rows: one statement, or on
+// dialects that pick keys first, a read without locks and a delete by key.
+func (s *Store) deleteBatch(ctx context.Context, cut []any, size int) (n int64, err error) {
+	err = s.retry(ctx, func() (err error) {
+		if s.q.pickExpired == "" {
+			n, err = s.b.Exec(ctx, s.q.deleteBatch, append(cut[:len(cut):len(cut)], int64(size))...)
+			return err
+		}
+		n, err = s.deletePicked(ctx, cut, size)
+		return err
+	})
+	return n, err
+}
+
+// deletePicked reads up to size expired keys with a plain (non-locking)
+// read through the expiry index, then deletes those that are still expired
+// by primary key, in statements of a few fixed sizes (the last key repeats
+// to fill them), so that few statements are prepared. It reports size when
+// the read found size keys, so that the caller goes on even if some of them
+// were saved meanwhile.
+func (s *Store) deletePicked(ctx context.Context, cut []any, size int) (int64, error) {
+	rows, err := s.b.Query(ctx, s.q.pickExpired, append(cut[:len(cut):len(cut)], int64(size))...)
+	if err != nil {
+		return 0, err
+	}
+	keys := make([]any, 0, size+len(cut))
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		keys = append(keys, k)
+	}
+	if err := rows.Close(); err != nil {
+		return 0, err
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	picked := len(keys)
+	for len(keys) > 0 {
+		n := min(len(keys), maxKeysPerDelete)
+		b := keyBucket(n)
+		args := make([]any, 0, b+len(cut))
+		args = append(args, keys[:n]...)
+		for len(args) < b {
+			args = append(args, keys[n-1])
+		}
+		args = append(args, cut...)
+		if _, err := s.b.Exec(ctx, s.deleteKeysSQL(b), args...); err != nil {
+			return 0, err
+		}
+		keys = keys[n:]
+	}
+	return int64(picked), nil
+}
+
+// maxKeysPerDelete bounds the keys of one delete by key.
+const maxKeysPerDelete = 1024
+
+// keyBucket rounds n up to a power of two, at least 8.
+func keyBucket(n int) int {
+	b := 8
+	for b < n {
+		b *= 2
+	}
+	return b
+}
+
+// deleteKeysSQL returns the delete by n keys, n a keyBucket.
+func (s *Store) deleteKeysSQL(n int) string {
+	i := 0
+	for b := 8; b < n; b *= 2 {
+		i++
+	}
+	return s.q.deleteKeys[i]
+}
+
+// probe times the Find statement for a key no session has, through the
+// Store's Backend: what a live read waits for now.
+func (s *Store) probe(ctx context.Context) time.Duration {
+	start := time.Now()
+	var data []byte
+	s.b.QueryRow(ctx, s.q.find, "", s.q.time(s.now())).Scan(&data)
+	return time.Since(start)
+}
+
+// Adaptive pacing of DeleteExpired (Options.CleanupPause 0).
+const (
+	// A batch should take paceProbes times the typical probe (what a live
+	// read takes), within paceTargetMin and paceTargetMax, and at least
+	// twice its fixed cost (the round trip and the commit): short enough
+	// that a statement queued behind it (on SQLite, every statement of a
+	// one-connection pool) barely notices.
+	paceProbes                   = 8
+	paceTargetMin, paceTargetMax = 500 * time.Microsecond, 4 * time.Millisecond
+	// paceDuty is the share of time that cleanup takes while nothing is
+	// slow.
+	paceDuty = 0.25
+	// Where a writer blocks every other statement (SQLite), a batch that
+	// takes paceStall times as long as its rows should, and over
+	// paceStallMin (a checkpoint, an fsync, a busy machine), held live
+	// statements up: the pause after it is paceStallPause times as long,
+	// so that stalls take about half a percent of the time and stay out of
+	// the live p99.
+	paceStall, paceStallPause = 4, 200
+	paceStallMin              = 5 * time.Millisecond
+)
+
+const (
+	// paceFirst and paceMin bound the batch size from below: the first
+	// batch, and the smallest.
+	paceFirst, paceMin = 50, 10
+	// A probe slower than paceSlow times the typical one, and by more
+	// than paceSlack, finds the database busy.
+	paceSlow  = 2
+	paceSlack = 250 * time.Microsecond
+	// paceMaxWait bounds a pause; paceMaxBusy the extra wait before one
+	// batch while probes find the database busy, after which a batch of
+	// paceMin rows goes anyway: cleanup always makes progress.
+	paceMaxWait = 5 * time.Second
+	paceMaxBusy = 250 * time.Millisecond
+	// paceWindow is how many recent batches the cost model fits.
+	paceWindow = 8
+)
+
+// pacer sizes the batches of DeleteExpired and the pauses between them from
+// what it observes: how long each batch took and how fast the probes are.
+// It models a batch of n rows as taking fixed + n × perRow, fitted to the
+// last few batches. Its methods take durations, never the clock, so tests
+// drive it directly.
+type pacer struct {
+	adaptive bool
+	blocking bool          // a batch holds up every other statement (SQLite)
+	max      int           // Options.CleanupBatchSize
+	pause    time.Duration // the pause when not adaptive; negative: none
+	size     int           // the next batch
+	base     time.Duration // the typical probe; 0 before the first
+	took     time.Duration // the last batch
+	waited   time.Duration // extra wait before the coming batch
+	backoff  time.Duration // the next extra wait while busy
+
+	samples [paceWindow]struct{ n, t float64 } // recent batches: rows, nanoseconds
+	seen    int
+}
+
+func newPacer(o *Options, blocking bool) *pacer {
+	p := &pacer{max: max(o.CleanupBatchSize, 1), pause: o.CleanupPause, adaptive: o.CleanupPause == 0, blocking: blocking}
+	p.size = p.max
+	if p.adaptive {
+		p.size = min(paceFirst, p.max)
+	}
+	return p
+}
+
+// batch returns the size of the next batch.
+func (p *pacer) batch() int { return p.size }
+
+// target is how long a batch should take, before its fixed cost.
+func (p *pacer) target() time.Duration {
+	return min(max(time.Duration(paceProbes*float64(p.base)), paceTargetMin), paceTargetMax)
+}
+
+// model fits fixed + n × perRow (nanoseconds) to the recent batches. ok is
+// false before the first.
+func (p *pacer) model() (fixed, perRow float64, ok bool) {
+	k := min(p.seen, paceWindow)
+	if k == 0 {
+		return 0, 0, false
+	}
+	var sn, st, snn, snt float64
+	for _, s := range p.samples[:k] {
+		sn, st, snn, snt = sn+s.n, st+s.t, snn+s.n*s.n, snt+s.n*s.t
+	}
+	mn, mt := sn/float64(k), st/float64(k)
+	if v := snn/float64(k) - mn*mn; v > 0.01*mn*mn {
+		perRow = (snt/float64(k) - mn*mt) / v
+	}
+	if perRow <= 0 || perRow > mt/mn {
+		// Sizes too alike to tell, or noise: charge it all to the rows,
+		// which errs towards smaller batches.
+		perRow = mt / mn
+	}
+	return max(mt-perRow*mn, 0), perRow, true
+}
+
+// done records a batch of size rows that deleted n and took took, and
+// returns the pause before the next.
+func (p *pacer) done(size int, n int64, took time.Duration) time.Duration {
+	if !p.adaptive {
+		return max(p.pause, 0)
+	}
+	p.took, p.waited = took, 0
+	fixed, perRow, ok := p.model()
+	if ok && p.blocking && float64(took) > paceStall*(fixed+perRow*float64(n)) && took > paceStallMin {
+		// A stall, not the rows' cost: leave the model alone, halve the
+		// batch, and give live traffic time to catch up.
+		p.size = min(max(p.size/2, paceMin, 1), p.max)
+		return min(time.Duration(paceStallPause*float64(took)), paceMaxWait)
+	}
+	if n > 0 {
+		p.samples[p.seen%paceWindow] = struct{ n, t float64 }{float64(n), float64(took)}
+		p.seen++
+		fixed, perRow, _ = p.model()
+	}
+	next := 2 * p.size
+	if perRow > 0 {
+		budget := max(float64(p.target()), fixed) // at most half the batch is fixed cost
+		next = min(next, max(int(budget/perRow), p.size/2))
+	}
+	// Alternate a quarter above and below, so that the model always sees
+	// batches of different sizes and can tell the fixed cost from the rows'.
+	if p.seen%2 == 0 {
+		next += next / 4
+	} else {
+		next -= next / 4
+	}
+	p.size = min(max(next, paceMin, 1), p.max)
+	return min(time.Duration(float64(took)*(1-paceDuty)/paceDuty), paceMaxWait)
+}
+
+// probed records a probe that took d and returns how much longer to wait
+// before the next batch: 0 to go on.
+func (p *pacer) probed(d time.Duration) time.Duration {
+	if !p.adaptive {
+		return 0
+	}
 	switch {
-	case d < 0:
-		return nil
-	case d == 0:
-		d = took
+	case p.base == 0:
+		p.base = d
+	case d > paceSlow*p.base && d > p.base+paceSlack:
+		if p.waited >= paceMaxBusy {
+			// Busy for long: go on.
+			p.waited, p.backoff = 0, 0
+			return 0
+		}
+		p.backoff = min(max(2*p.backoff, p.took, time.Millisecond), paceMaxBusy-p.waited)
+		p.waited += p.backoff
+		// Let the base follow a machine that has become slower.
+		p.base += (d - p.base) / 64
+		return p.backoff
+	case d < p.base:
+		p.base -= (p.base - d) / 4
+	default:
+		p.base += (d - p.base) / 16
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	p.backoff = 0
+	return 0
 }

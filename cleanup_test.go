@@ -3,6 +3,7 @@ package sqlsession
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"testing"
 	"testing/synctest"
@@ -47,7 +48,7 @@ func TestJanitorRunsOnItsIntervalAndStops(t *testing.T) {
 func TestCloseCancelsSweepInProgress(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := &fakeBackend{block: true, entered: make(chan struct{}, 1)}
-		s, err := NewWithBackend(b, MySQL, Options{CleanupInterval: time.Second})
+		s, err := NewWithBackend(b, Postgres, Options{CleanupInterval: time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,9 +167,11 @@ func TestCleanupPause(t *testing.T) {
 		pause time.Duration
 		want  time.Duration // 4 batches of 10ms each
 	}{
-		{"as long as the batch", 0, 4*10*time.Millisecond + 3*10*time.Millisecond},
 		{"fixed", 50 * time.Millisecond, 4*10*time.Millisecond + 3*50*time.Millisecond},
 		{"none", -1, 4 * 10 * time.Millisecond},
+		// Adaptive: a quarter of the time, so three times the batch after
+		// each but the last (the probes take no time here).
+		{"adaptive", 0, 4*10*time.Millisecond + 3*30*time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -188,5 +191,254 @@ func TestCleanupPause(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestCloseStopsPause closes a Store while DeleteExpired waits between two
+// batches: the wait ends at once.
+func TestCloseStopsPause(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := &fakeBackend{affected: []int64{10, 10}}
+		s, err := NewWithBackend(b, Postgres, Options{CleanupBatchSize: 10, CleanupPause: time.Hour, CleanupInterval: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Minute) // the janitor's first sweep is in its pause
+		synctest.Wait()
+		if n := b.deletes(); n != 1 {
+			t.Fatalf("batches before Close = %d, want 1", n)
+		}
+		start := time.Now()
+		s.Close()
+		if d := time.Since(start); d != 0 {
+			t.Fatalf("Close() during a pause took %v, want 0", d)
+		}
+	})
+}
+
+// costModel is a database whose batches take fixed + n×perRow.
+type costModel struct{ fixed, perRow time.Duration }
+
+func (c costModel) took(n int) time.Duration { return c.fixed + time.Duration(n)*c.perRow }
+
+// run drives p through batches of a backlog that never ends, with probes
+// of probe, and returns the sizes it chose.
+func (c costModel) run(p *pacer, batches int, probe time.Duration) []int {
+	var sizes []int
+	p.probed(probe)
+	for i := 0; i < batches; i++ {
+		n := p.batch()
+		sizes = append(sizes, n)
+		p.done(n, int64(n), c.took(n))
+		p.probed(probe)
+	}
+	return sizes
+}
+
+func TestPacerSizesBatchesForTheTarget(t *testing.T) {
+	tests := []struct {
+		name     string
+		db       costModel
+		probe    time.Duration
+		max      int
+		blocking bool
+		lo, hi   int // the settled batch size
+	}{
+		// 8 × a 100µs probe = 800µs of rows: 800 rows of 1µs, ±25%
+		// alternately.
+		{"fast rows", costModel{100 * time.Microsecond, time.Microsecond}, 100 * time.Microsecond, 5000, false, 600, 1000},
+		{"bounded by CleanupBatchSize", costModel{100 * time.Microsecond, time.Microsecond}, 100 * time.Microsecond, 300, false, 300, 300},
+		// A slow commit (5ms) dominates: the batch grows until the rows
+		// take as long as the commit, instead of shrinking to nothing.
+		{"fixed cost dominates", costModel{5 * time.Millisecond, time.Microsecond}, 100 * time.Microsecond, 100000, false, 3700, 6300},
+		// A fast probe (SQLite, 20µs) asks for 500µs (the floor): 50 rows
+		// of 10µs, but never under paceMin.
+		{"slow rows on SQLite", costModel{20 * time.Microsecond, 10 * time.Microsecond}, 20 * time.Microsecond, 1000, true, 37, 63},
+		{"very slow rows", costModel{0, time.Millisecond}, 20 * time.Microsecond, 1000, true, paceMin, paceMin},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPacer(&Options{CleanupBatchSize: tt.max}, tt.blocking)
+			sizes := tt.db.run(p, 40, tt.probe)
+			if sizes[0] != min(paceFirst, tt.max) {
+				t.Errorf("first batch = %d, want %d", sizes[0], min(paceFirst, tt.max))
+			}
+			for i, n := range sizes[20:] {
+				if n < tt.lo || n > tt.hi {
+					t.Fatalf("batch %d = %d rows, want %d to %d (all: %v)", 20+i, n, tt.lo, tt.hi, sizes)
+				}
+			}
+		})
+	}
+}
+
+func TestPacerPauses(t *testing.T) {
+	db := costModel{100 * time.Microsecond, time.Microsecond}
+	tests := []struct {
+		name     string
+		opts     Options
+		blocking bool
+		took     time.Duration // of the batch after the warm-up
+		want     time.Duration
+	}{
+		{"fixed", Options{CleanupPause: 7 * time.Millisecond}, false, 3 * time.Millisecond, 7 * time.Millisecond},
+		{"none", Options{CleanupPause: -1}, false, 3 * time.Millisecond, 0},
+		{"adaptive: a quarter of the time", Options{}, false, 800 * time.Microsecond, 2400 * time.Microsecond},
+		// A batch ten times slower than its rows are (a checkpoint) held
+		// every statement up on SQLite: a pause 200 times as long.
+		{"stall on SQLite", Options{}, true, 10 * time.Millisecond, 2 * time.Second},
+		{"long stall on SQLite", Options{}, true, 100 * time.Millisecond, paceMaxWait},
+		// On a server the same batch held nobody up: the duty cycle.
+		{"slow batch on a server", Options{}, false, 10 * time.Millisecond, 30 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := tt.opts
+			o.CleanupBatchSize = 1000
+			p := newPacer(&o, tt.blocking)
+			db.run(p, 20, 100*time.Microsecond)
+			n := p.batch()
+			if got := p.done(n, int64(n), tt.took); got != tt.want {
+				t.Fatalf("done(%d, %d, %v) = %v, want %v", n, n, tt.took, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPacerStallHalvesBatch(t *testing.T) {
+	p := newPacer(&Options{CleanupBatchSize: 1000}, true)
+	costModel{20 * time.Microsecond, 5 * time.Microsecond}.run(p, 20, 50*time.Microsecond)
+	n := p.batch()
+	p.done(n, int64(n), 50*time.Millisecond)
+	if got := p.batch(); got != max(n/2, paceMin) {
+		t.Fatalf("batch after a stall = %d, want %d", got, max(n/2, paceMin))
+	}
+}
+
+func TestPacerBacksOffWhileProbesAreSlow(t *testing.T) {
+	p := newPacer(&Options{}, false)
+	db := costModel{200 * time.Microsecond, 2 * time.Microsecond}
+	db.run(p, 10, 200*time.Microsecond)
+	n := p.batch()
+	p.done(n, int64(n), db.took(n))
+	// The database turns slow: waits grow, up to paceMaxBusy in all, then
+	// a batch goes anyway.
+	var waits []time.Duration
+	var total time.Duration
+	for i := 0; i < 100; i++ {
+		w := p.probed(5 * time.Millisecond)
+		if w == 0 {
+			break
+		}
+		waits = append(waits, w)
+		total += w
+	}
+	if len(waits) < 3 {
+		t.Fatalf("waits while probes are 25 times slower = %v, want at least 3", waits)
+	}
+	for i := 1; i < len(waits)-1; i++ {
+		if waits[i] <= waits[i-1] {
+			t.Fatalf("waits = %v, want each longer than the last", waits)
+		}
+	}
+	if total != paceMaxBusy {
+		t.Fatalf("waits add up to %v, want %v", total, paceMaxBusy)
+	}
+	// Back to normal: no wait.
+	p.done(n, int64(n), db.took(n))
+	if w := p.probed(200 * time.Microsecond); w != 0 {
+		t.Fatalf("probed(200µs) after recovery = %v, want 0", w)
+	}
+	// A probe just over twice the base but within paceSlack is noise.
+	if w := p.probed(400 * time.Microsecond); w != 0 {
+		t.Fatalf("probed(400µs) = %v, want 0", w)
+	}
+}
+
+// pickBackend answers the key reads of MySQL's batches from a list of
+// expired keys and records the deletes.
+type pickBackend struct {
+	fakeBackend
+	keys    []string
+	deletes [][]any
+}
+
+func (b *pickBackend) Query(ctx context.Context, q string, args ...any) (Rows, error) {
+	limit := int(args[len(args)-1].(int64))
+	n := min(limit, len(b.keys))
+	rows := &keyRows{keys: b.keys[:n]}
+	b.keys = b.keys[n:]
+	return rows, nil
+}
+
+func (b *pickBackend) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	b.deletes = append(b.deletes, args)
+	return 0, nil
+}
+
+type keyRows struct {
+	keys []string
+	i    int
+}
+
+func (r *keyRows) Next() bool { r.i++; return r.i <= len(r.keys) }
+func (r *keyRows) Scan(dest ...any) error {
+	*dest[0].(*string) = r.keys[r.i-1]
+	return nil
+}
+func (r *keyRows) Err() error   { return nil }
+func (r *keyRows) Close() error { return nil }
+
+func TestDeletePickedKeys(t *testing.T) {
+	tests := []struct {
+		name    string
+		expired int
+		batch   int
+		sizes   []int // keys bound per delete
+	}{
+		{"none", 0, 100, []int{}},
+		{"padded to 8", 3, 100, []int{8}},
+		{"one full batch and a rest", 150, 100, []int{128, 64}},
+		{"over the statement's bound", 2000, 1500, []int{1024, 512, 512}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := &pickBackend{}
+			for i := 0; i < tt.expired; i++ {
+				b.keys = append(b.keys, fmt.Sprint("k", i))
+			}
+			s, err := NewWithBackend(b, MySQL, Options{CleanupBatchSize: tt.batch, CleanupPause: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			n, err := s.DeleteExpired(context.Background())
+			if n != int64(tt.expired) || err != nil {
+				t.Fatalf("DeleteExpired() = %d, %v, want %d, nil", n, err, tt.expired)
+			}
+			seen := map[any]bool{}
+			var sizes []int
+			for _, args := range b.deletes {
+				keys := args[:len(args)-2] // now, -now
+				sizes = append(sizes, len(keys))
+				for _, k := range keys {
+					seen[k] = true
+				}
+			}
+			if fmt.Sprint(sizes) != fmt.Sprint(tt.sizes) {
+				t.Errorf("keys per delete = %v, want %v", sizes, tt.sizes)
+			}
+			if len(seen) != tt.expired {
+				t.Errorf("deleted %d distinct keys, want %d", len(seen), tt.expired)
+			}
+		})
+	}
+}
+
+func TestKeyBucket(t *testing.T) {
+	for _, tt := range []struct{ n, want int }{{1, 8}, {8, 8}, {9, 16}, {100, 128}, {1024, 1024}} {
+		if got := keyBucket(tt.n); got != tt.want {
+			t.Errorf("keyBucket(%d) = %d, want %d", tt.n, got, tt.want)
+		}
 	}
 }

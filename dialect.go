@@ -78,9 +78,11 @@ type dialectSQL interface {
 	// inserted columns (key first) with their parameters vals; upd the
 	// columns an update sets; ver the version column, "" for none.
 	upsert(t, key string, ins, vals, upd []string, ver string) string
-	// deleteBatch deletes at most a limit of expired rows: parameters now,
-	// the oldest tombstone version to keep, limit (ver "" : now, limit).
-	deleteBatch(t, key, exp, ver string, p *params) string
+	// deleteBatch is how the dialect deletes a batch of expired rows and
+	// tombstones past their grace (see batchSQL). Parameters: now, the
+	// oldest tombstone version to keep (none when ver is ""), then a
+	// limit or the keys.
+	deleteBatch(t, key, exp, ver string, p *params) batchSQL
 	// limit adds a row limit n to a SELECT.
 	limit(query, n string) string
 	// lock and unlock take and release the table's sweep lock by name
@@ -91,6 +93,15 @@ type dialectSQL interface {
 	ownerIs(col, p string) string
 	// timeArg is a time in UTC as a bind argument for a timestamp column.
 	timeArg(t time.Time) any
+}
+
+// batchSQL deletes one batch of expired rows: either one statement, del
+// (now[, -now], limit), or a read of keys without locks, pick (the same
+// parameters), followed by deletes of n of those keys that are still
+// expired, keys(n) (n keys, now[, -now]).
+type batchSQL struct {
+	del, pick string
+	keys      func(n int) string
 }
 
 // columnTypes are a dialect's SQL types for the columns of a layout.

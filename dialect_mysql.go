@@ -63,8 +63,22 @@ func (mysqlSQL) upsert(t, key string, ins, vals, upd []string, ver string) strin
 	return "INSERT INTO " + t + " (" + join(ins) + ") VALUES (" + join(vals) + ") ON DUPLICATE KEY UPDATE " + join(set)
 }
 
-func (mysqlSQL) deleteBatch(t, key, exp, ver string, p *params) string {
-	return "DELETE FROM " + t + " WHERE " + expiredWhere(exp, ver, p) + " ORDER BY " + exp + " LIMIT " + p.next()
+func (mysqlSQL) deleteBatch(t, key, exp, ver string, p *params) batchSQL {
+	// A DELETE that finds its rows through the expiry index takes
+	// next-key locks on the range it scans, and so blocks live writes
+	// into those gaps (a logout's tombstone lands at the start of the
+	// range) until it commits. Instead the keys are read without locks
+	// (a consistent read), then deleted by primary key, which locks only
+	// the rows themselves; the condition is checked again, so a session
+	// saved meanwhile stays.
+	pick := "SELECT " + key + " FROM " + t + " WHERE " + expiredWhere(exp, ver, p) + " ORDER BY " + exp + " LIMIT " + p.next()
+	return batchSQL{pick: pick, keys: func(n int) string {
+		in := make([]string, n)
+		for i := range in {
+			in[i] = "?"
+		}
+		return "DELETE FROM " + t + " WHERE " + key + " IN (" + join(in) + ") AND " + expiredWhere(exp, ver, &params{d: p.d})
+	}}
 }
 
 func (mysqlSQL) limit(query, n string) string { return query + " LIMIT " + n }

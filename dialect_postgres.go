@@ -54,8 +54,11 @@ func upsertExcluded(t, key string, ins, vals, upd []string, ver string) string {
 	return q
 }
 
-func (postgresSQL) deleteBatch(t, key, exp, ver string, p *params) string {
-	return "DELETE FROM " + t + " WHERE " + key + " IN (SELECT " + key + " FROM " + t + " WHERE " + expiredWhere(exp, ver, p) + " LIMIT " + p.next() + " FOR UPDATE SKIP LOCKED)"
+func (postgresSQL) deleteBatch(t, key, exp, ver string, p *params) batchSQL {
+	// The oldest expired keys through the expiry index, locked while they
+	// are picked: concurrent sweeps skip each other's rows, and the batch
+	// locks only its own rows.
+	return batchSQL{del: "DELETE FROM " + t + " WHERE " + key + " IN (SELECT " + key + " FROM " + t + " WHERE " + expiredWhere(exp, ver, p) + " ORDER BY " + exp + " LIMIT " + p.next() + " FOR UPDATE SKIP LOCKED)"}
 }
 
 // expiredWhere selects expired rows and tombstones past their grace:

@@ -37,8 +37,11 @@ func (sqliteSQL) upsert(t, key string, ins, vals, upd []string, ver string) stri
 	return upsertExcluded(t, key, ins, vals, upd, ver)
 }
 
-func (sqliteSQL) deleteBatch(t, key, exp, ver string, p *params) string {
-	return "DELETE FROM " + t + " WHERE " + key + " IN (SELECT " + key + " FROM " + t + " WHERE " + expiredWhere(exp, ver, p) + " LIMIT " + p.next() + ")"
+func (sqliteSQL) deleteBatch(t, key, exp, ver string, p *params) batchSQL {
+	// One writer blocks every other: DeleteExpired keeps these batches
+	// small and commits each on its own, releasing the write lock between
+	// them.
+	return batchSQL{del: "DELETE FROM " + t + " WHERE " + key + " IN (SELECT " + key + " FROM " + t + " WHERE " + expiredWhere(exp, ver, p) + " LIMIT " + p.next() + ")"}
 }
 
 func (sqliteSQL) limit(query, n string) string { return query + " LIMIT " + n }

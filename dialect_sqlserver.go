@@ -59,9 +59,9 @@ func (sqlserverSQL) upsert(t, key string, ins, vals, upd []string, ver string) s
 		" " + matched + " WHEN NOT MATCHED THEN INSERT (" + join(ins) + ") VALUES (" + join(src) + ");"
 }
 
-func (sqlserverSQL) deleteBatch(t, key, exp, ver string, p *params) string {
+func (sqlserverSQL) deleteBatch(t, key, exp, ver string, p *params) batchSQL {
 	where := expiredWhere(exp, ver, p)
-	return "DELETE TOP (" + p.next() + ") FROM " + t + " WHERE " + where
+	return batchSQL{del: "DELETE TOP (" + p.next() + ") FROM " + t + " WHERE " + where}
 }
 
 func (sqlserverSQL) limit(query, n string) string {

@@ -41,7 +41,9 @@ type queries struct {
 	touch          string            // expiry[, updated], key, now
 	delete         string            // key: the row itself, at once
 	tombstone      string            // data (empty), dead, grace version, key: a deleted row that refuses saves; "" without versions
-	deleteBatch    string            // now[, -now], limit: expired rows and tombstones past their grace
+	deleteBatch    string            // now[, -now], limit: expired rows and tombstones past their grace; "" where pickExpired is set
+	pickExpired    string            // now[, -now], limit: keys of such rows, read without locks, for deleteKeys
+	deleteKeys     []string          // keys (8, 16, ... maxKeysPerDelete of them), now[, -now]: those still expired
 	count          string            // now
 	clear          string            // none
 	page           string            // after, now, limit
@@ -227,7 +229,11 @@ func buildQueries(d *dialect, o *Options) queries {
 
 	// Bounded batches, so a large backlog never holds long locks.
 	reset()
-	q.deleteBatch = d.sql.deleteBatch(t, key, exp, ver, &p)
+	b := d.sql.deleteBatch(t, key, exp, ver, &p)
+	q.deleteBatch, q.pickExpired = b.del, b.pick
+	for n := 8; b.keys != nil && n <= maxKeysPerDelete; n *= 2 {
+		q.deleteKeys = append(q.deleteKeys, b.keys(n))
+	}
 
 	// A named lock per table, so that instances sweep one at a time.
 	sum := sha256.Sum256([]byte(t))

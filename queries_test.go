@@ -36,6 +36,10 @@ func (q queries) dump() string {
 	add("delete", q.delete)
 	add("tombstone", q.tombstone)
 	add("deleteBatch", q.deleteBatch)
+	if q.pickExpired != "" {
+		add("pickExpired", q.pickExpired)
+		add("deleteKeys[0]", q.deleteKeys[0])
+	}
 	add("count", q.count)
 	add("clear", q.clear)
 	add("page", q.page)
