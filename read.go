@@ -27,17 +27,28 @@ func (s *Store) Find(ctx context.Context, token string) (data []byte, found bool
 	if !ok {
 		return nil, false, nil
 	}
-	now := s.q.time(s.now())
+	f := &findCall{args: [2]any{key, s.q.time(s.now())}}
+	f.dest[0] = &f.data
 	if s.opts.Replica != nil {
-		err = s.opts.Replica.QueryRow(ctx, s.q.find, key, now).Scan(&data)
+		err = s.opts.Replica.QueryRow(ctx, s.q.find, f.args[:]...).Scan(f.dest[:]...)
 		if err == nil {
-			return s.found(ctx, key, data, nil)
+			return s.found(ctx, key, f.data, nil)
 		}
 		// A miss may be a write not yet replayed, an error a replica that
 		// is down: either way the primary has the answer.
 	}
-	err = s.b.QueryRow(ctx, s.q.find, key, now).Scan(&data)
-	return s.found(ctx, key, data, err)
+	err = s.b.QueryRow(ctx, s.q.find, f.args[:]...).Scan(f.dest[:]...)
+	return s.found(ctx, key, f.data, err)
+}
+
+// findCall is what one Find hands the Backend: its arguments, its scan
+// destination and the data it scans into. Each escapes through the
+// Backend's interface, and would be an allocation of its own; together they
+// are one.
+type findCall struct {
+	args [2]any
+	dest [1]any
+	data []byte
 }
 
 // Lookup is [Store.Find] that also returns the session's expiry and row
