@@ -61,15 +61,27 @@ type Options struct {
 	// Default 0: off.
 	CleanupEvery int
 
-	// CleanupBatchSize bounds the rows one DELETE statement of DeleteExpired
-	// removes, so that a large backlog never holds long locks.
-	// Default 1000.
+	// CleanupBatchSize bounds the rows one batch of DeleteExpired removes,
+	// so that a large backlog never holds long locks. With adaptive pacing
+	// (CleanupPause 0) it is the largest batch: batches are sized to take
+	// a few milliseconds, often fewer rows. With a CleanupPause set, every
+	// batch has this size. Default 1000.
 	CleanupBatchSize int
 
-	// CleanupPause is the wait between two DELETE batches of DeleteExpired,
-	// which leaves the database time for live traffic while a large backlog
-	// drains. Default 0: wait as long as the previous batch took, so cleanup
-	// uses at most about half of the database's time. Negative: no pause.
+	// CleanupPause sets how DeleteExpired paces its batches, which leaves
+	// the database time for live traffic while a large backlog drains.
+	// Default 0: adaptive. Each batch is sized from the time the last ones
+	// took, to about eight times a live read (0.5 to 4 ms, at most
+	// CleanupBatchSize rows); the pause after it keeps cleanup to about a
+	// quarter of the time; before each batch a probe (the Find statement
+	// for a key no session has, through the same Backend) is timed, and
+	// while it is markedly slower than usual the sweep waits longer (up to
+	// 250 ms a batch). On SQLite, where a writer blocks every other
+	// statement, a batch that stalls (a checkpoint) is followed by a pause
+	// 200 times as long, up to 5 s, so that stalls stay out of the live
+	// p99. Positive: batches of CleanupBatchSize with this fixed pause.
+	// Negative: batches of CleanupBatchSize back to back, as fast as the
+	// database goes (for a maintenance job with no live traffic).
 	CleanupPause time.Duration
 
 	// Timestamps adds created_at and updated_at columns (stored like the
