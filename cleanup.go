@@ -316,7 +316,7 @@ const (
 	// paceFirst and paceMin bound the batch size from below: the first
 	// batch, and the smallest.
 	paceFirst, paceMin = 50, 10
-	// A probe slower than paceSlow times the typical one, and by more
+	// A probe slower than paceSlow times the median one, and by more
 	// than paceSlack, finds the database busy.
 	paceSlow  = 2
 	paceSlack = 250 * time.Microsecond
@@ -340,7 +340,7 @@ type pacer struct {
 	max      int           // Options.CleanupBatchSize
 	pause    time.Duration // the pause when not adaptive; negative: none
 	size     int           // the next batch
-	base     time.Duration // the typical probe; 0 before the first
+	base     time.Duration // the median probe, tracked; 0 before the first
 	took     time.Duration // the last batch
 	waited   time.Duration // extra wait before the coming batch
 	backoff  time.Duration // the next extra wait while busy
@@ -430,25 +430,29 @@ func (p *pacer) probed(d time.Duration) time.Duration {
 	if !p.adaptive {
 		return 0
 	}
-	switch {
-	case p.base == 0:
+	if p.base == 0 {
 		p.base = d
-	case d > paceSlow*p.base && d > p.base+paceSlack:
-		if p.waited >= paceMaxBusy {
-			// Busy for long: go on.
-			p.waited, p.backoff = 0, 0
-			return 0
-		}
-		p.backoff = min(max(2*p.backoff, p.took, time.Millisecond), paceMaxBusy-p.waited)
-		p.waited += p.backoff
-		// Let the base follow a machine that has become slower.
-		p.base += (d - p.base) / 64
-		return p.backoff
-	case d < p.base:
-		p.base -= (p.base - d) / 4
-	default:
-		p.base += (d - p.base) / 16
+		return 0
 	}
-	p.backoff = 0
-	return 0
+	busy := d > paceSlow*p.base && d > p.base+paceSlack
+	// The base follows the median probe: a step of a sixteenth towards
+	// each one, so that the noise of a busy machine does not count as load
+	// of the database.
+	if d > p.base {
+		p.base += p.base/16 + 1
+	} else {
+		p.base -= p.base / 16
+	}
+	if !busy {
+		p.backoff = 0
+		return 0
+	}
+	if p.waited >= paceMaxBusy {
+		// Busy for long: go on.
+		p.waited, p.backoff = 0, 0
+		return 0
+	}
+	p.backoff = min(max(2*p.backoff, p.took, time.Millisecond), paceMaxBusy-p.waited)
+	p.waited += p.backoff
+	return p.backoff
 }

@@ -245,8 +245,8 @@ func TestPacerSizesBatchesForTheTarget(t *testing.T) {
 		lo, hi   int // the settled batch size
 	}{
 		// 8 × a 100µs probe = 800µs of rows: 800 rows of 1µs, ±25%
-		// alternately.
-		{"fast rows", costModel{100 * time.Microsecond, time.Microsecond}, 100 * time.Microsecond, 5000, false, 600, 1000},
+		// alternately, ±6% as the median of the probes is tracked.
+		{"fast rows", costModel{100 * time.Microsecond, time.Microsecond}, 100 * time.Microsecond, 5000, false, 550, 1100},
 		{"bounded by CleanupBatchSize", costModel{100 * time.Microsecond, time.Microsecond}, 100 * time.Microsecond, 300, false, 300, 300},
 		// A slow commit (5ms) dominates: the batch grows until the rows
 		// take as long as the commit, instead of shrinking to nothing.
