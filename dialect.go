@@ -93,6 +93,11 @@ type dialectSQL interface {
 	ownerIs(col, p string) string
 	// timeArg is a time in UTC as a bind argument for a timestamp column.
 	timeArg(t time.Time) any
+	// changeLog returns the change log of the session cache: a table of
+	// (seq, key) rows and the triggers that append the key of every row
+	// inserted, updated or deleted in the session table, in the same
+	// transaction (see changes.go).
+	changeLog(c *changeSpec) changeSQL
 }
 
 // batchSQL deletes one batch of expired rows: either one statement, del

@@ -90,3 +90,40 @@ func (mysqlSQL) lock(*params) (string, string) {
 func (mysqlSQL) ownerIs(col, p string) string { return col + " = " + p }
 
 func (mysqlSQL) timeArg(t time.Time) any { return t }
+
+// changeLog is an InnoDB table fed by row triggers on UPDATE and DELETE
+// (MySQL has one event per trigger), made after looking them up since
+// CREATE TRIGGER IF NOT EXISTS is MariaDB's only. The key column is a
+// BLOB, so that no key another application writes can make its statement
+// fail. TRUNCATE TABLE fires no trigger: after one, Cache.MaxAge is the
+// bound.
+func (mysqlSQL) changeLog(c *changeSpec) changeSQL {
+	schema := "DATABASE()"
+	if c.o.Schema != "" {
+		schema = literal(c.o.Schema)
+	}
+	body := "INSERT INTO " + c.log + " (" + c.col + ") VALUES (OLD." + c.key + ")"
+	if c.ver != "" {
+		body = "BEGIN IF OLD." + c.ver + " >= 0 THEN " + body + "; END IF; END"
+	}
+	count := func(names ...string) string {
+		in := make([]string, len(names))
+		for i, n := range names {
+			in[i] = literal(n)
+		}
+		return "SELECT COUNT(*) FROM information_schema.triggers WHERE trigger_schema = " + schema + " AND trigger_name IN (" + join(in) + ")"
+	}
+	name := func(suffix string) string { return c.logName + "_" + suffix }
+	trigger := func(suffix, event string) guardedCreate {
+		return guardedCreate{
+			check:  count(name(suffix)),
+			create: "CREATE TRIGGER " + c.d.ident(c.o.Schema, name(suffix)) + " AFTER " + event + " ON " + c.table + " FOR EACH ROW " + body,
+		}
+	}
+	return changeSQL{
+		create:   []string{"CREATE TABLE IF NOT EXISTS " + c.log + " (" + c.seq + " BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, " + c.col + " BLOB NOT NULL) ENGINE=InnoDB"},
+		triggers: []guardedCreate{trigger("upd", "UPDATE"), trigger("del", "DELETE")},
+		exists: "SELECT CASE WHEN (SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = " + schema + " AND table_name = " + literal(c.logName) + ") = 1 " +
+			"AND (" + count(name("upd"), name("del")) + ") = 2 THEN 1 ELSE 0 END",
+	}
+}

@@ -82,3 +82,42 @@ func (postgresSQL) lock(p *params) (string, string) {
 func (postgresSQL) ownerIs(col, p string) string { return col + " = " + p }
 
 func (postgresSQL) timeArg(t time.Time) any { return t }
+
+// changeLog is an unlogged table (no WAL; a crash empties it, which the
+// poller notices through pg_postmaster_start_time and answers with a
+// flush) fed by a row trigger on UPDATE and DELETE with a one-statement
+// function, the cheapest form measured. The sequence is logged, so that
+// it never goes back. A TRUNCATE logs the empty key: every session.
+func (postgresSQL) changeLog(c *changeSpec) changeSQL {
+	seq := c.d.ident(c.o.Schema, c.logName+"_seq")
+	fn, fnAll := c.d.ident(c.o.Schema, c.logName+"_fn"), c.d.ident(c.o.Schema, c.logName+"_truncate_fn")
+	trg, trunc := c.logName, c.logName+"_truncate"
+	ins := func(v string) string {
+		return "BEGIN INSERT INTO " + c.log + " (" + c.col + ") VALUES (" + v + "); RETURN NULL; END"
+	}
+	when := ""
+	if c.ver != "" {
+		when = " WHEN (OLD." + c.ver + " >= 0)"
+	}
+	table := literal(c.table) + "::regclass"
+	missing := func(name string) string {
+		return "NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = " + table + " AND tgname = " + literal(name) + ")"
+	}
+	return changeSQL{
+		create: []string{"DO $do$ BEGIN " +
+			"PERFORM pg_advisory_xact_lock(hashtext('sqlsession:" + c.table + "')); " +
+			"CREATE SEQUENCE IF NOT EXISTS " + seq + "; " +
+			"CREATE UNLOGGED TABLE IF NOT EXISTS " + c.log + " (" + c.seq + " BIGINT NOT NULL DEFAULT nextval(" + literal(seq) + ") PRIMARY KEY, " + c.col + " TEXT NOT NULL); " +
+			"ALTER SEQUENCE " + seq + " OWNED BY " + c.log + "." + c.seq + "; " +
+			"CREATE OR REPLACE FUNCTION " + fn + "() RETURNS trigger LANGUAGE plpgsql AS $fn$ " + ins("OLD."+c.key) + " $fn$; " +
+			"CREATE OR REPLACE FUNCTION " + fnAll + "() RETURNS trigger LANGUAGE plpgsql AS $fn$ " + ins("''") + " $fn$; " +
+			"IF " + missing(trg) + " THEN CREATE TRIGGER " + c.d.ident(trg) + " AFTER UPDATE OR DELETE ON " + c.table +
+			" FOR EACH ROW" + when + " EXECUTE FUNCTION " + fn + "(); END IF; " +
+			"IF " + missing(trunc) + " THEN CREATE TRIGGER " + c.d.ident(trunc) + " AFTER TRUNCATE ON " + c.table +
+			" FOR EACH STATEMENT EXECUTE FUNCTION " + fnAll + "(); END IF; " +
+			"END $do$"},
+		exists: "SELECT CASE WHEN to_regclass(" + literal(c.log) + ") IS NOT NULL AND to_regclass(" + literal(c.table) + ") IS NOT NULL AND " +
+			"(SELECT COUNT(*) FROM pg_trigger WHERE tgrelid = to_regclass(" + literal(c.table) + ") AND tgname IN (" + literal(trg) + ", " + literal(trunc) + ")) = 2 THEN 1 ELSE 0 END",
+		restart: "SELECT CAST(pg_postmaster_start_time() AS TEXT)",
+	}
+}

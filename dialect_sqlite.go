@@ -56,3 +56,34 @@ func (sqliteSQL) ownerIs(col, p string) string { return col + " = " + p }
 const sqliteTime = "2006-01-02 15:04:05.000"
 
 func (sqliteSQL) timeArg(t time.Time) any { return t.UTC().Format(sqliteTime) }
+
+// changeLog is a table fed by row triggers on UPDATE and DELETE. Writers
+// to one database take turns, so seqs become visible in order and there
+// are no gaps; AUTOINCREMENT keeps a seq from being handed out twice. A
+// trigger names its schema on itself, and the tables in it without one.
+func (sqliteSQL) changeLog(c *changeSpec) changeSQL {
+	log, table := c.d.ident(c.logName), c.d.ident(c.o.Table)
+	when := ""
+	if c.ver != "" {
+		when = " WHEN OLD." + c.ver + " >= 0"
+	}
+	name := func(suffix string) string { return c.logName + "_" + suffix }
+	trigger := func(suffix, event string) string {
+		return "CREATE TRIGGER IF NOT EXISTS " + c.d.ident(c.o.Schema, name(suffix)) + " AFTER " + event + " ON " + table + when +
+			" BEGIN INSERT INTO " + log + " (" + c.col + ") VALUES (OLD." + c.key + "); END"
+	}
+	schema := c.o.Schema
+	if schema == "" {
+		schema = "main"
+	}
+	master := c.d.ident(schema) + ".sqlite_master"
+	return changeSQL{
+		create: []string{
+			"CREATE TABLE IF NOT EXISTS " + c.log + " (" + c.seq + " INTEGER PRIMARY KEY AUTOINCREMENT, " + c.col + " TEXT NOT NULL)",
+			trigger("upd", "UPDATE"),
+			trigger("del", "DELETE"),
+		},
+		exists: "SELECT CASE WHEN (SELECT COUNT(*) FROM " + master + " WHERE type = 'table' AND name = " + literal(c.logName) + ") = 1 " +
+			"AND (SELECT COUNT(*) FROM " + master + " WHERE type = 'trigger' AND name IN (" + literal(name("upd")) + ", " + literal(name("del")) + ")) = 2 THEN 1 ELSE 0 END",
+	}
+}

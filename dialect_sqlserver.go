@@ -79,3 +79,25 @@ func (sqlserverSQL) ownerIs(col, p string) string {
 }
 
 func (sqlserverSQL) timeArg(t time.Time) any { return t }
+
+// changeLog is a table fed by one statement trigger on UPDATE and DELETE
+// that logs the old keys (the deleted pseudo-table). CREATE TRIGGER must
+// begin a batch, hence the EXEC. TRUNCATE TABLE fires no trigger: after
+// one, Cache.MaxAge is the bound.
+func (sqlserverSQL) changeLog(c *changeSpec) changeSQL {
+	trg := c.d.ident(c.o.Schema, c.logName+"_trg")
+	obj := func(q string) string { return "N'" + q + "'" } // validated identifiers only
+	where := ""
+	if c.ver != "" {
+		where = " WHERE " + c.ver + " >= 0"
+	}
+	body := "CREATE TRIGGER " + trg + " ON " + c.table + " AFTER UPDATE, DELETE AS BEGIN SET NOCOUNT ON; " +
+		"INSERT INTO " + c.log + " (" + c.col + ") SELECT " + c.key + " FROM deleted" + where + "; END"
+	return changeSQL{
+		create: []string{
+			"IF OBJECT_ID(" + obj(c.log) + ", N'U') IS NULL CREATE TABLE " + c.log + " (" + c.seq + " BIGINT IDENTITY(1,1) NOT NULL PRIMARY KEY, " + c.col + " NVARCHAR(MAX) NOT NULL)",
+			"IF OBJECT_ID(" + obj(trg) + ", N'TR') IS NULL EXEC(N'" + strings.ReplaceAll(body, "'", "''") + "')",
+		},
+		exists: "SELECT CASE WHEN OBJECT_ID(" + obj(c.log) + ", N'U') IS NOT NULL AND OBJECT_ID(" + obj(trg) + ", N'TR') IS NOT NULL THEN 1 ELSE 0 END",
+	}
+}

@@ -60,6 +60,12 @@ var (
 	// [Store.DeleteByID] for such an owner. Nothing is written or deleted.
 	ErrInvalidOwner = errors.New("sqlsession: invalid owner")
 
+	// ErrNoChangeLog is returned by [Store.CheckTable] when [Options.Cache]
+	// is set and the change log or its trigger is missing: run
+	// [Store.CreateTable] with the cache on. Until it exists, the cache is
+	// bypassed and its reader logs the error.
+	ErrNoChangeLog = errors.New("sqlsession: the change log of the session cache is missing")
+
 	// ErrInvalidOptions is returned by [New] and [NewWithBackend] for a missing
 	// database or dialect, or an [Options] field out of range.
 	ErrInvalidOptions = errors.New("sqlsession: invalid options")

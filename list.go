@@ -25,7 +25,9 @@ func (s *Store) Clear(ctx context.Context) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
-	if _, err := s.b.Exec(ctx, s.q.clear); err != nil {
+	_, err := s.b.Exec(ctx, s.q.clear)
+	s.forgetAll()
+	if err != nil {
 		return fmt.Errorf("sqlsession: clear: %w", err)
 	}
 	return nil

@@ -154,6 +154,14 @@ type Options struct {
 	// Logger receives the errors of background cleanup, which have no caller
 	// to return them to. Default nil: [slog.Default] at the time of logging.
 	Logger *slog.Logger
+
+	// Cache keeps sessions in process memory, so that Find and Lookup of a
+	// session read recently answer without the database, while a change
+	// made anywhere (another instance, another program, a hand-run
+	// statement) is seen within milliseconds: see [CacheOptions]. It needs
+	// the change log that CreateTable installs. Default: the zero
+	// CacheOptions, off.
+	Cache CacheOptions
 }
 
 // Column is an extra column of the session table, filled on every Save.
@@ -208,6 +216,9 @@ func (o Options) withDefaults() (_ Options, err error) {
 		o.CleanupTimeout = time.Minute
 	}
 	if o.Layout, err = o.Layout.withDefaults(&o); err != nil {
+		return o, err
+	}
+	if o.Cache, err = o.Cache.withDefaults(); err != nil {
 		return o, err
 	}
 	seen := map[string]bool{}

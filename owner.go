@@ -120,6 +120,7 @@ func (s *Store) DeleteByOwner(ctx context.Context, owner string) (int64, error) 
 		n, err = s.b.Exec(ctx, query, args...)
 		return err
 	})
+	s.forgetOwner(owner, "")
 	if err != nil {
 		return n, fmt.Errorf("sqlsession: delete by owner: %w", err)
 	}
@@ -160,6 +161,7 @@ func (s *Store) DeleteOthers(ctx context.Context, owner, keep string) (int64, er
 		n, err = s.b.Exec(ctx, query, args...)
 		return err
 	})
+	s.forgetOwner(owner, key)
 	if err != nil {
 		return n, fmt.Errorf("sqlsession: delete others: %w", err)
 	}

@@ -27,6 +27,10 @@ func (s *Store) Find(ctx context.Context, token string) (data []byte, found bool
 	if !ok {
 		return nil, false, nil
 	}
+	if s.cache != nil {
+		e, found, err := s.cachedRead(ctx, key, s.now())
+		return e.Data, found, err
+	}
 	f := &findCall{args: [2]any{key, s.q.time(s.now())}}
 	f.dest[0] = &f.data
 	if s.opts.Replica != nil {
@@ -80,9 +84,13 @@ func (s *Store) Lookup(ctx context.Context, token string) (e Entry, found bool, 
 	return e, true, nil
 }
 
-// read reads data, expiry and version, from the replica first if there is
-// one: the read path of Lookup, and of Find with sliding expiry.
+// read reads data, expiry and version, from the cache or else from the
+// replica first if there is one: the read path of Lookup, and of Find with
+// sliding expiry.
 func (s *Store) read(ctx context.Context, key string, now time.Time) (Entry, bool, error) {
+	if s.cache != nil {
+		return s.cachedRead(ctx, key, now)
+	}
 	var e Entry
 	exp := timeScan{f: s.opts.Layout.Time}
 	dest := []any{&e.Data, &exp, &e.Version}

@@ -6,9 +6,10 @@ import (
 )
 
 // CreateTable creates the session table and its expiry index if they do not
-// exist, and adds the columns that the options need to an existing table. It
-// is idempotent and safe to run from many instances at once. The ctx deadline
-// is its time limit.
+// exist, and adds the columns that the options need to an existing table.
+// With [Options.Cache] it also creates the change log and the trigger that
+// fills it. It is idempotent and safe to run from many instances at once.
+// The ctx deadline is its time limit.
 func (s *Store) CreateTable(ctx context.Context) error {
 	if s.closed.Load() {
 		return ErrClosed
@@ -89,19 +90,28 @@ func (s *Store) createTable(ctx context.Context) error {
 			return fmt.Errorf("sqlsession: create index on %s: %w", s.opts.Table, err)
 		}
 	}
+	if s.cache != nil {
+		return s.createChangeLog(ctx)
+	}
 	return nil
 }
 
 // CheckTable reports whether the table has every column this Store needs,
 // returning an error wrapping [ErrMissingColumn] that names the first one
-// missing. [Store.CreateTable] checks the same after creating what it can;
+// missing, and with [Options.Cache] whether the change log and its trigger
+// exist ([ErrNoChangeLog]). [Store.CreateTable] checks the same after creating what it can;
 // call CheckTable instead at start-up for a table you manage yourself.
 func (s *Store) CheckTable(ctx context.Context) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
-	_, err := s.checkTable(ctx, true)
-	return err
+	if _, err := s.checkTable(ctx, true); err != nil {
+		return err
+	}
+	if s.cache != nil {
+		return s.checkChangeLog(ctx)
+	}
+	return nil
 }
 
 // checkTable returns the table's columns after checking that the required

@@ -27,6 +27,9 @@ type Store struct {
 	now  func() time.Time
 	enc  *crypter // nil without Options.Keys
 
+	cache *cache        // nil without Options.Cache
+	cq    changeQueries // the cache's statements
+
 	handleKey [32]byte
 
 	mu       sync.Mutex // guards closed transitions against wg.Add
@@ -59,7 +62,8 @@ func New(db *sql.DB, dialect Dialect, opts Options) (*Store, error) {
 
 // NewWithBackend returns a Store running its queries through b: the seam that
 // modules for other database layers use (see [Backend]). It validates opts and
-// does no I/O. A goroutine starts only if [Options.CleanupInterval] is set.
+// does no I/O. A goroutine starts only if [Options.CleanupInterval] is set,
+// or, with [Options.Cache], at the first read.
 func NewWithBackend(b Backend, dialect Dialect, opts Options) (*Store, error) {
 	if b == nil {
 		return nil, fmt.Errorf("%w: nil Backend", ErrInvalidOptions)
@@ -78,6 +82,11 @@ func NewWithBackend(b Backend, dialect Dialect, opts Options) (*Store, error) {
 		}
 	}
 	rand.Read(s.handleKey[:])
+	if opts.Cache.enabled() {
+		s.cq = buildChangeQueries(dialect.d, &s.opts)
+		s.cache = newCache(opts.Cache)
+		s.cache.log = &changeLog{c: s.cache, r: sqlChanges{s}, jitter: trimJitter}
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if opts.CleanupInterval > 0 {
 		s.wg.Add(1)
@@ -108,8 +117,8 @@ func NewOwning(b Backend, dialect Dialect, opts Options, owned io.Closer) (*Stor
 	return s, nil
 }
 
-// Close stops background cleanup, cancelling a sweep in progress, and waits
-// for it to end. Afterwards every database method returns [ErrClosed]. Close
+// Close stops background cleanup, cancelling a sweep in progress, and the
+// cache's reader of the change log, and waits for them to end. Afterwards every database method returns [ErrClosed]. Close
 // is idempotent. It never closes the *sql.DB, pool or Backend the Store was
 // given, except what [NewOwning] hands over, which it closes once.
 func (s *Store) Close() error {

@@ -50,6 +50,7 @@ func (s *Store) Save(ctx context.Context, token string, data []byte, expiry time
 		n, err = s.b.Exec(ctx, s.q.save, args...)
 		return err
 	})
+	s.forget(key) // even after an error: the write may have committed
 	if err != nil {
 		return fmt.Errorf("sqlsession: save: %w", s.explain(ctx, err, len(data)))
 	}
@@ -99,6 +100,7 @@ func (s *Store) SaveIf(ctx context.Context, token string, data []byte, expiry ti
 		n, err = s.b.Exec(ctx, s.q.saveIf, args...)
 		return err
 	})
+	s.forget(key)
 	if err != nil {
 		return fmt.Errorf("sqlsession: save if: %w", s.explain(ctx, err, len(data)))
 	}
@@ -220,6 +222,7 @@ func (s *Store) touch(ctx context.Context, key string, expiry, now time.Time) er
 		_, err := s.b.Exec(ctx, s.q.touch, args...)
 		return err
 	})
+	s.forget(key)
 	if err != nil {
 		return fmt.Errorf("sqlsession: touch: %w", err)
 	}
@@ -256,6 +259,7 @@ func (s *Store) deleteKey(ctx context.Context, key string) (int64, error) {
 		n, err = s.b.Exec(ctx, query, args...)
 		return err
 	})
+	s.forget(key)
 	return n, err
 }
 
