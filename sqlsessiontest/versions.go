@@ -54,9 +54,12 @@ func testSaveIf(t *testing.T, k *kit) {
 	wantMiss(t, s, missing)
 	// Not on an expired row either.
 	old := sqlsession.NewToken()
-	mustSave(t, s, old, []byte("old"), time.Now().Add(300*time.Millisecond))
+	mustSave(t, s, old, []byte("old"), hour())
 	eo := mustLookup(t, s, old)
-	time.Sleep(400 * time.Millisecond)
+	// Expire it without a new version: Touch into the past.
+	if err := s.Touch(c, old, time.Now().Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.SaveIf(c, old, []byte("revived"), hour(), eo.Version); !errors.Is(err, sqlsession.ErrConflict) {
 		t.Fatalf("SaveIf(expired session) = %v, want ErrConflict", err)
 	}
