@@ -634,3 +634,70 @@ func TestCacheNeedsChangeLog(t *testing.T) {
 		}
 	})
 }
+
+// TestCachePgBouncer runs instance b through PgBouncer in transaction
+// pooling mode (SQLSESSION_TEST_PGBOUNCER_DSN): the change log reader is
+// plain queries on the pool, with no LISTEN and no session state, so the
+// cache serves and revocations stay within MaxLag there too.
+func TestCachePgBouncer(t *testing.T) {
+	dsn := testenv.DSN(t, "SQLSESSION_TEST_PGBOUNCER_DSN")
+	Each(t, []Target{pgx}, func(t *testing.T, tg Target, db *sql.DB, schema string) {
+		opts := sqlsession.Options{Table: testenv.Name("c"), Schema: schema, Cache: cacheOpts}
+		a, err := sqlsession.New(db, tg.Dialect, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		ctx := t.Context()
+		if err := a.CreateTable(ctx); err != nil {
+			t.Fatal(err)
+		}
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		// pgx's statement cache does not survive transaction pooling.
+		bdb, err := sql.Open("pgx", dsn+sep+"default_query_exec_mode=cache_describe")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer bdb.Close()
+		b, err := sqlsession.New(pool(bdb), tg.Dialect, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		if err := b.CheckTable(ctx); err != nil {
+			t.Fatalf("CheckTable() through PgBouncer = %v", err)
+		}
+		var worst time.Duration
+		for i := range 200 {
+			tok := sqlsession.NewToken()
+			old := []byte(fmt.Sprint("v", i))
+			if err := a.Save(ctx, tok, old, time.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			warm(t, b, tok, old)
+			if err := a.Delete(ctx, tok); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			for {
+				began := time.Since(start)
+				if !stale(t, b, tok, old) {
+					break
+				}
+				if began > maxLag {
+					t.Fatalf("a read that began %v after a Delete answered the deleted session", began)
+				}
+				worst = max(worst, began)
+				time.Sleep(100 * time.Microsecond)
+			}
+		}
+		st := b.CacheStats()
+		t.Logf("200 revocations through PgBouncer: the last stale read began at most %v after one; %+v", worst, st)
+		if st.PollErrors > 0 {
+			t.Errorf("the change log reader failed %d times through PgBouncer", st.PollErrors)
+		}
+	})
+}
