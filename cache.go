@@ -286,19 +286,18 @@ func (c *cache) serving() bool {
 }
 
 // get returns the cached session of key if there is a live one, and
-// otherwise a ticket for filling it after reading the database. The
+// otherwise a ticket for filling it after reading the database; serving is
+// false when the cache can vouch for nothing (see [cache.serving]). The
 // returned entry must not be modified.
-func (c *cache) get(key string, now time.Time) (*entry, ticket) {
-	sh, stripe := c.locate(key)
-	serving := c.serving()
-	sh.mu.Lock()
-	t := ticket{shard: sh, stripe: stripe, gen: sh.gens[stripe], epoch: c.epoch.Load()}
-	if !serving {
-		sh.mu.Unlock()
+func (c *cache) get(key string, now time.Time) (e *entry, t ticket, serving bool) {
+	if !c.serving() {
 		c.bypassed.Add(1)
-		return nil, t
+		return nil, ticket{}, false
 	}
-	e := sh.m[key]
+	sh, stripe := c.locate(key)
+	sh.mu.Lock()
+	t = ticket{shard: sh, stripe: stripe, gen: sh.gens[stripe], epoch: c.epoch.Load()}
+	e = sh.m[key]
 	switch {
 	case e == nil:
 		sh.misses++
@@ -312,7 +311,7 @@ func (c *cache) get(key string, now time.Time) (*entry, ticket) {
 		sh.touch(e)
 	}
 	sh.mu.Unlock()
-	return e, t
+	return e, t, true
 }
 
 // fill caches a session read from the database with the ticket taken
@@ -320,7 +319,7 @@ func (c *cache) get(key string, now time.Time) (*entry, ticket) {
 // cache flushed since, or when the change log has not been read since the
 // last flush: the read may predate a change that fill cannot know of.
 func (c *cache) fill(t ticket, key string, e Entry, owner string) {
-	if !c.synced.Load() {
+	if t.shard == nil || !c.synced.Load() {
 		return
 	}
 	n := &entry{key: key, expiry: e.Expiry, version: e.Version, owner: owner, filled: c.mono()}
@@ -428,15 +427,19 @@ func (sh *shard) touch(e *entry) {
 // Store hooks.
 
 // cachedRead is the read path of Find and Lookup with the cache on: memory
-// when it can vouch for the session, else the primary, whose answer fills
-// the cache. Replicas are not read, since a replica behind the change log
-// would fill it with what the log already dropped.
-func (s *Store) cachedRead(ctx context.Context, key string, now time.Time) (Entry, bool, error) {
+// when it has the session, else the primary, whose answer fills the cache
+// (a replica behind the change log would fill it with what the log already
+// dropped). ok is false when the cache is bypassed: the caller then reads
+// as it does without a cache, replica first.
+func (s *Store) cachedRead(ctx context.Context, key string, now time.Time) (_ Entry, found, ok bool, err error) {
 	c := s.cache
 	s.startPoller()
-	e, t := c.get(key, now)
+	e, t, serving := c.get(key, now)
+	if !serving {
+		return Entry{}, false, false, nil
+	}
 	if e != nil {
-		return Entry{Data: append(make([]byte, 0, len(e.data)), e.data...), Expiry: e.expiry, Version: e.version}, true, nil
+		return Entry{Data: append(make([]byte, 0, len(e.data)), e.data...), Expiry: e.expiry, Version: e.version}, true, true, nil
 	}
 	var loaded Entry
 	exp := timeScan{f: s.opts.Layout.Time}
@@ -448,14 +451,14 @@ func (s *Store) cachedRead(ctx context.Context, key string, now time.Time) (Entr
 	if s.opts.Owner != nil {
 		dest = append(dest, &owner)
 	}
-	err := s.b.QueryRow(ctx, s.cq.load, key, s.q.time(now)).Scan(dest...)
+	err = s.b.QueryRow(ctx, s.cq.load, key, s.q.time(now)).Scan(dest...)
 	data, found, err := s.found(ctx, key, loaded.Data, err)
 	if !found || err != nil {
-		return Entry{}, found, err
+		return Entry{}, found, true, err
 	}
 	loaded.Data, loaded.Expiry = data, exp.t
 	c.fill(t, key, loaded, owner.String)
-	return loaded, true, nil
+	return loaded, true, true, nil
 }
 
 // forget drops key from the cache after this Store wrote it.

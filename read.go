@@ -28,8 +28,9 @@ func (s *Store) Find(ctx context.Context, token string) (data []byte, found bool
 		return nil, false, nil
 	}
 	if s.cache != nil {
-		e, found, err := s.cachedRead(ctx, key, s.now())
-		return e.Data, found, err
+		if e, found, ok, err := s.cachedRead(ctx, key, s.now()); ok {
+			return e.Data, found, err
+		}
 	}
 	f := &findCall{args: [2]any{key, s.q.time(s.now())}}
 	f.dest[0] = &f.data
@@ -89,7 +90,9 @@ func (s *Store) Lookup(ctx context.Context, token string) (e Entry, found bool, 
 // sliding expiry.
 func (s *Store) read(ctx context.Context, key string, now time.Time) (Entry, bool, error) {
 	if s.cache != nil {
-		return s.cachedRead(ctx, key, now)
+		if e, found, ok, err := s.cachedRead(ctx, key, now); ok {
+			return e, found, err
+		}
 	}
 	var e Entry
 	exp := timeScan{f: s.opts.Layout.Time}
