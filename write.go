@@ -150,10 +150,10 @@ func (s *Store) derived(args []any, data []byte) ([]any, error) {
 	if s.opts.Owner != nil {
 		owner, err := s.opts.Owner(data)
 		if err != nil {
-			return nil, fmt.Errorf("Owner hook: %w", err)
+			return nil, fmt.Errorf("owner hook: %w", err)
 		}
 		if err := ValidOwner(owner); err != nil {
-			return nil, fmt.Errorf("Owner hook: %w", err)
+			return nil, fmt.Errorf("owner hook: %w", err)
 		}
 		if owner == "" {
 			args = append(args, nil)

@@ -453,13 +453,13 @@ func TestStoreFailures(t *testing.T) {
 		{"compare-and-swap", "SaveIf", putter("k", 1), true},
 		{"renew", "Delete", func(w http.ResponseWriter, r *http.Request) {
 			if err := httpsession.From(r.Context()).Renew(); err != nil {
-				http.Error(w, "renew failed", 503)
+				http.Error(w, "renew failed", http.StatusServiceUnavailable)
 				return
 			}
 		}, true},
 		{"destroy", "Delete", func(w http.ResponseWriter, r *http.Request) {
 			if err := httpsession.From(r.Context()).Destroy(); err != nil {
-				http.Error(w, "destroy failed", 503)
+				http.Error(w, "destroy failed", http.StatusServiceUnavailable)
 			}
 		}, true},
 	}
@@ -821,7 +821,7 @@ func TestIdleTimeout(t *testing.T) {
 			t.Errorf("Touch calls after %v = %d, want 1", idle/20+idle/10, n)
 		}
 		if _, exp, _ := st.row(tok); !exp.Equal(time.Now().Add(idle)) {
-			t.Errorf("expiry after a touch = now%+v, want now+%v", exp.Sub(time.Now()), idle)
+			t.Errorf("expiry after a touch = now%+v, want now+%v", -time.Until(exp), idle)
 		}
 		// Active all along, the session still ends with its Lifetime.
 		for time.Since(start)+10*time.Minute < 2*time.Hour {
@@ -863,7 +863,7 @@ func TestLifetime(t *testing.T) {
 		res := serve(m, func(w http.ResponseWriter, r *http.Request) { httpsession.From(r.Context()).Renew() }, cookie)
 		c := res.cookie("session")
 		if _, exp, _ := st.row(c.Value); !exp.Equal(time.Now().Add(time.Hour)) {
-			t.Errorf("expiry after Renew = now%+v, want now+1h", exp.Sub(time.Now()))
+			t.Errorf("expiry after Renew = now%+v, want now+1h", -time.Until(exp))
 		}
 		if c.MaxAge != 3600 {
 			t.Errorf("cookie Max-Age after Renew = %d, want 3600", c.MaxAge)

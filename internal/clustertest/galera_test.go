@@ -72,6 +72,20 @@ func (g galera) stores(t *testing.T, dbs []*sql.DB, opts sqlsession.Options) []*
 	if err := ss[0].CreateTable(ctx); err != nil {
 		t.Fatalf("CreateTable() = %v", err)
 	}
+	// Other nodes apply the DDL a moment after the node that ran it
+	// returns: wait until every node has the table.
+	for i, s := range ss {
+		for {
+			err := s.CheckTable(ctx)
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("node %d: CheckTable() = %v", i+1, err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 	return ss
 }
 
