@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/sqlsession/sqlsession"
 	"github.com/sqlsession/sqlsession/pgxstore"
 )
@@ -71,13 +69,6 @@ type cleanupStore struct {
 	seed    seedFunc                                             // live sessions
 	fill    func(ctx context.Context, n int, before int64) error // expired rows
 	live    []string                                             // tokens of the live sessions
-}
-
-type pgxRows struct{ pgx.Rows }
-
-func (r pgxRows) Close() error {
-	r.Rows.Close()
-	return r.Rows.Err()
 }
 
 func cleanupTargets() []cleanupTarget {

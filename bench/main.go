@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -306,5 +305,3 @@ func logf(cfg *config, format string, args ...any) {
 		fmt.Fprintf(cfg.log, format+"\n", args...)
 	}
 }
-
-var errSkipped = errors.New("skipped")
