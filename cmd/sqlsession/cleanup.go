@@ -20,6 +20,7 @@ func (c *cli) cleanup(ctx context.Context, args []string) error {
 	fs := c.flagSet("cleanup")
 	f := c.dbFlags(fs)
 	batch := fs.Int("batch", sqlsession.DefaultCleanupBatchSize, "delete at most `N` sessions per statement")
+	pause := fs.Duration("pause", 0, "pause between batches: 0 paces them to leave the database to live traffic (sqlsession.Options.CleanupPause); a positive `duration` is a fixed pause; a negative one runs them back to back, for a maintenance window")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
@@ -45,7 +46,7 @@ func (c *cli) cleanup(ctx context.Context, args []string) error {
 
 	p := &progress{w: c.stdout, tty: isTerminal(c.stdout), total: expired, start: time.Now()}
 	b := &batches{Backend: sqlsession.SQLBackend(t.db), stop: ctx, done: p.batch}
-	s, err := sqlsession.NewWithBackend(b, t.src.Dialect, sqlsession.Options{Table: t.table, Schema: t.schema, CleanupBatchSize: *batch})
+	s, err := sqlsession.NewWithBackend(b, t.src.Dialect, sqlsession.Options{Table: t.table, Schema: t.schema, CleanupBatchSize: *batch, CleanupPause: *pause})
 	if err != nil {
 		return err
 	}

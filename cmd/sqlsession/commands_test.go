@@ -331,6 +331,29 @@ func TestCleanup(t *testing.T) {
 	})
 }
 
+// TestCleanupBackToBack runs batches of a fixed size with no pause.
+func TestCleanupBackToBack(t *testing.T) {
+	testdb.Each(t, testdb.Servers, func(t *testing.T, tg testdb.Target, db *sql.DB, schema string) {
+		f := newFixture(t, tg, db, schema, sqlsession.Options{})
+		for range 5 {
+			f.save(t, "x", 10, time.Now().Add(-time.Minute))
+		}
+		f.save(t, "x", 10, time.Now().Add(time.Hour))
+		r := f.run(t, "cleanup", "--batch", "2", "--pause", "-1s")
+		checkOK(t, "cleanup --pause -1s", r)
+		want := []string{"batch 1: deleted 2 (2 in all)", "batch 2: deleted 2 (4 in all)", "batch 3: deleted 1 (5 in all)", "deleted 5 expired sessions from "}
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		if len(lines) != len(want) || !strings.Contains(r.stdout, " in 3 batches (") {
+			t.Fatalf("cleanup --batch 2 --pause -1s printed\n%s\nwant %q", r.stdout, want)
+		}
+		for i, w := range want {
+			if !strings.HasPrefix(lines[i], w) {
+				t.Errorf("cleanup line %d = %q, want %q", i+1, lines[i], w)
+			}
+		}
+	})
+}
+
 // cancelAfter cancels a context once the output holds a line with the
 // given prefix: Ctrl-C at a known point.
 type cancelAfter struct {

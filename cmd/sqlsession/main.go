@@ -87,7 +87,7 @@ func init() {
 	commands = []command{
 		{"create-table", "--dsn DSN [--table T] [--timeout 3s] [--timestamps] [--owner-column]", "create the session table and its indexes (idempotent)", (*cli).createTable},
 		{"stats", "--dsn DSN [--table T] [--top 10] [--json]", "live and expired sessions, data sizes, expiry range, top owners", (*cli).stats},
-		{"cleanup", "--dsn DSN [--table T] [--batch 1000]", "delete expired sessions in batches; Ctrl-C stops between batches", (*cli).cleanup},
+		{"cleanup", "--dsn DSN [--table T] [--batch 1000] [--pause 0]", "delete expired sessions in batches; Ctrl-C stops between batches", (*cli).cleanup},
 		{"list", "--dsn DSN --owner OWNER [--table T] [--json]", "list the live sessions of one owner", (*cli).list},
 		{"revoke", "--dsn DSN --owner OWNER [--id ID] [--table T]", "delete every session of one owner, or the one with --id", (*cli).revoke},
 		{"demo", "[--addr 127.0.0.1:8080] [--dsn DSN]", "run the demo web application (SQLite file by default)", (*cli).demo},
