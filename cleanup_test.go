@@ -71,8 +71,10 @@ func TestNoGoroutineUnlessConfigured(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if after := runtime.NumGoroutine(); after != before {
-			t.Fatalf("goroutines after New = %d, want %d", after, before)
+		// Goroutines of earlier tests may still be ending: only a new one
+		// counts.
+		if after := runtime.NumGoroutine(); after > before {
+			t.Fatalf("goroutines after New = %d, want at most %d", after, before)
 		}
 		s.Close()
 	})
