@@ -295,6 +295,7 @@ type fakeLog struct {
 	polls    int
 	gapsAsks int
 	trimmed  int64
+	trims    int
 }
 
 func (f *fakeLog) commit(seq int64, key string) {
@@ -349,12 +350,22 @@ func (f *fakeLog) gaps(_ context.Context, seqs []int64) ([]change, error) {
 	return out, nil
 }
 
-func (f *fakeLog) trim(_ context.Context, below int64) error {
+func (f *fakeLog) trim(_ context.Context, from, below int64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.rows = slices.DeleteFunc(f.rows, func(r change) bool { return r.seq < below })
+	f.rows = slices.DeleteFunc(f.rows, func(r change) bool { return from <= r.seq && r.seq < below })
 	f.trimmed = below
+	f.trims++
 	return f.err
+}
+
+func (f *fakeLog) min(context.Context) (int64, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.rows) == 0 {
+		return 0, false, f.err
+	}
+	return f.rows[0].seq, true, f.err
 }
 
 func (f *fakeLog) max(context.Context) (int64, bool, error) {
@@ -570,6 +581,34 @@ func TestChangeLogTrim(t *testing.T) {
 	}
 	if top, _, _ := f.max(context.Background()); top != 120 {
 		t.Errorf("the newest row is %d, want 120 kept", top)
+	}
+	if low, _, _ := f.min(context.Background()); low != f.trimmed {
+		t.Errorf("the lowest row is %d, want %d", low, f.trimmed)
+	}
+}
+
+// TestChangeLogTrimBacklog checks that a backlog is trimmed a bounded
+// range per poll: no statement spans more than trimSpan seqs.
+func TestChangeLogTrimBacklog(t *testing.T) {
+	f := &fakeLog{}
+	_, l, now := testLog(t, f)
+	for seq := int64(1); seq <= 3*trimSpan; seq++ {
+		f.commit(seq, "k")
+	}
+	for range 62 { // a trim is due every 2 s; at 62 s the rows seen at 1 s may go
+		*now += int64(time.Second)
+		step(t, l)
+	}
+	before := f.trims
+	for range 10 {
+		*now += int64(time.Millisecond)
+		step(t, l)
+	}
+	if got := f.trims - before; got < 2 || got > 10 {
+		t.Errorf("%d more trim statements for a backlog of 3 spans, want 2 or more, one per poll", got)
+	}
+	if low, _, _ := f.min(context.Background()); low != 3*trimSpan {
+		t.Errorf("the lowest row is %d after working off the backlog, want %d", low, 3*trimSpan)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -40,6 +41,7 @@ const (
 	gapTimeout   = 10 * time.Second
 	retention    = time.Minute     // change rows are kept at least this long
 	trimEvery    = 2 * time.Second // about
+	trimSpan     = 1000            // seqs per trim statement, one statement per poll
 	checkEvery   = time.Second     // MAX(seq) and server restarts
 	maxBackoff   = time.Second
 	flushMessage = "sqlsession: session cache emptied and bypassed until the change log is read again"
@@ -80,7 +82,8 @@ type changeQueries struct {
 	recent   string // none: the last recentSeqs seqs, newest first
 	poll     string // after: seq, key of newer rows, at most pollBatch
 	pollGaps string // gapSlots seqs: those rows
-	trim     string // below: deletes older rows
+	trim     string // from, below: deletes the rows in between
+	min      string // none: the lowest seq, NULL when empty
 	max      string // none: the highest seq, NULL when empty
 }
 
@@ -124,7 +127,8 @@ func buildChangeQueries(d *dialect, o *Options) changeQueries {
 	}
 	q.pollGaps = fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s IN (%s)", seq, col, log, seq, join(in))
 	reset()
-	q.trim = fmt.Sprintf("DELETE FROM %s WHERE %s < %s", log, seq, next())
+	q.trim = fmt.Sprintf("DELETE FROM %s WHERE %s >= %s AND %s < %s", log, seq, next(), seq, next())
+	q.min = fmt.Sprintf("SELECT MIN(%s) FROM %s", seq, log)
 	q.max = fmt.Sprintf("SELECT MAX(%s) FROM %s", seq, log)
 	return q
 }
@@ -162,6 +166,11 @@ func (s *Store) checkChangeLog(ctx context.Context) error {
 		return fmt.Errorf("%w: %s or its trigger on %s (run CreateTable with Options.Cache set)", ErrNoChangeLog, s.cq.logName, s.opts.Table)
 	}
 	return nil
+}
+
+// newChangeLog returns the reader of the Store's change log.
+func (s *Store) newChangeLog() *changeLog {
+	return &changeLog{c: s.cache, r: sqlChanges{s}, jitter: trimJitter, logger: s.opts.logger, table: s.opts.Table}
 }
 
 // startPoller starts the change log's poller on first use of the cache.
@@ -234,7 +243,8 @@ type changeReader interface {
 	recent(ctx context.Context) ([]int64, error)
 	poll(ctx context.Context, after int64) ([]change, error)
 	gaps(ctx context.Context, seqs []int64) ([]change, error)
-	trim(ctx context.Context, below int64) error
+	trim(ctx context.Context, from, below int64) error
+	min(ctx context.Context) (int64, bool, error)
 	max(ctx context.Context) (int64, bool, error)
 	restart(ctx context.Context) (string, error)
 }
@@ -251,12 +261,17 @@ type changeLog struct {
 	c      *cache
 	r      changeReader
 	jitter func(time.Duration) time.Duration
+	logger func() *slog.Logger // nil: silent
+	table  string
+
+	trimFailing bool
 
 	synced   bool
 	maxSeen  int64
 	gaps     []gap // ascending seq
 	marks    []mark
-	trimmed  int64 // rows below it were trimmed
+	trimFrom int64 // the next trim starts here; 0: at the lowest seq
+	trimTo   int64 // trims go up to here
 	nextTrim int64
 	nextChk  int64
 	nextOld  int64
@@ -298,10 +313,14 @@ func (l *changeLog) step(ctx context.Context) error {
 		l.nextChk = start + int64(checkEvery)
 	}
 	c.caughtUp.Store(start)
-	if start >= l.nextTrim {
-		l.nextTrim = start + int64(l.jitter(trimEvery))
-		// Housekeeping: a failed trim is retried by the next one.
-		_ = l.trim(ctx, start)
+	// Housekeeping: a failed trim is retried by a later one, and logged
+	// once, since the log grows until one succeeds.
+	switch err := l.trim(ctx, start); {
+	case err != nil && ctx.Err() == nil && !l.trimFailing && l.logger != nil:
+		l.logger().Warn("sqlsession: trimming the session cache's change log failed; it grows until a trim succeeds", "table", l.table, "err", err)
+		l.trimFailing = true
+	case err == nil:
+		l.trimFailing = false
 	}
 	return nil
 }
@@ -331,7 +350,7 @@ func (l *changeLog) sync(ctx context.Context, now int64) error {
 			l.addGaps(seqs[i-1]+1, seqs[i], now)
 		}
 	}
-	l.trimmed, l.synced = 0, true
+	l.trimFrom, l.trimTo, l.synced = 0, 0, true
 	l.nextChk = now + int64(checkEvery)
 	l.nextTrim = now + int64(l.jitter(trimEvery))
 	l.marks = append(l.marks, mark{now, l.maxSeen})
@@ -461,22 +480,40 @@ func (l *changeLog) check(ctx context.Context) error {
 
 // trim deletes the change rows that every instance has had retention to
 // read: below the highest seq this one had seen retention ago. It never
-// deletes the newest row, so the sequence never goes back.
+// deletes the newest row, so the sequence never goes back. Each call runs
+// at most one statement over at most trimSpan seqs, so that a backlog is
+// worked off a little per poll and never delays one by much.
 func (l *changeLog) trim(ctx context.Context, now int64) error {
-	below := int64(0)
-	for _, m := range l.marks {
-		if now-m.at < int64(retention) {
-			break
+	if now >= l.nextTrim {
+		l.nextTrim = now + int64(l.jitter(trimEvery))
+		for _, m := range l.marks {
+			if now-m.at < int64(retention) {
+				break
+			}
+			l.trimTo = max(l.trimTo, m.seq)
 		}
-		below = m.seq
 	}
-	if below <= l.trimmed {
+	if l.trimFrom >= l.trimTo {
 		return nil
 	}
-	if err := l.r.trim(ctx, below); err != nil {
-		return err
+	if l.trimFrom == 0 {
+		lo, ok, err := l.r.min(ctx)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			l.trimFrom = l.trimTo
+			return nil
+		}
+		l.trimFrom = lo
 	}
-	l.trimmed = below
+	hi := min(l.trimTo, l.trimFrom+trimSpan)
+	if hi > l.trimFrom {
+		if err := l.r.trim(ctx, l.trimFrom, hi); err != nil {
+			return err
+		}
+	}
+	l.trimFrom = max(l.trimFrom, hi)
 	return nil
 }
 
@@ -534,9 +571,17 @@ func (r sqlChanges) query(ctx context.Context, q string, args ...any) ([]change,
 	return out, rows.Err()
 }
 
-func (r sqlChanges) trim(ctx context.Context, below int64) error {
-	_, err := r.s.b.Exec(ctx, r.s.cq.trim, below)
+func (r sqlChanges) trim(ctx context.Context, from, below int64) error {
+	_, err := r.s.b.Exec(ctx, r.s.cq.trim, from, below)
 	return err
+}
+
+func (r sqlChanges) min(ctx context.Context) (int64, bool, error) {
+	var n sql.NullInt64
+	if err := r.s.b.QueryRow(ctx, r.s.cq.min).Scan(&n); err != nil {
+		return 0, false, err
+	}
+	return n.Int64, n.Valid, nil
 }
 
 func (r sqlChanges) max(ctx context.Context) (int64, bool, error) {

@@ -85,7 +85,7 @@ func NewWithBackend(b Backend, dialect Dialect, opts Options) (*Store, error) {
 	if opts.Cache.enabled() {
 		s.cq = buildChangeQueries(dialect.d, &s.opts)
 		s.cache = newCache(opts.Cache)
-		s.cache.log = &changeLog{c: s.cache, r: sqlChanges{s}, jitter: trimJitter}
+		s.cache.log = s.newChangeLog()
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if opts.CleanupInterval > 0 {
