@@ -701,3 +701,46 @@ func TestCachePgBouncer(t *testing.T) {
 		}
 	})
 }
+
+// TestCacheTrim waits past the change log's retention (a minute): the
+// reader deletes the rows every instance has had time to read, and keeps
+// the newest.
+func TestCacheTrim(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits a minute")
+	}
+	Each(t, Servers, func(t *testing.T, tg Target, db *sql.DB, schema string) {
+		t.Parallel()
+		a, b, _ := cachedPair(t, tg, db, schema, sqlsession.Options{}, "trim")
+		ctx := t.Context()
+		log := QuotedTable(tg.Dialect, schema, a.Options().Table+"_changes")
+		tok := sqlsession.NewToken()
+		for i := range 50 {
+			if err := a.Save(ctx, tok, []byte(fmt.Sprint(i)), time.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b.Find(ctx, tok) // starts b's reader
+		count := func() (n, top int64) {
+			if err := db.QueryRowContext(ctx, "SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM "+log).Scan(&n, &top); err != nil {
+				t.Fatal(err)
+			}
+			return n, top
+		}
+		before, top := count()
+		if before < 49 {
+			t.Fatalf("%d change rows after 50 saves of one session, want 49 or more", before)
+		}
+		deadline := time.Now().Add(90 * time.Second)
+		for {
+			time.Sleep(time.Second)
+			if n, newest := count(); n == 1 && newest == top {
+				break
+			}
+			if time.Now().After(deadline) {
+				n, newest := count()
+				t.Fatalf("after 90s the change log holds %d rows (newest %d), want only the newest (%d); %+v", n, newest, top, b.CacheStats())
+			}
+		}
+	})
+}
