@@ -24,17 +24,19 @@ const (
 //
 // With the cache on, [Store.Find] and [Store.Lookup] answer from memory
 // when they can. The table stays the source of truth: [Store.CreateTable]
-// installs a trigger that appends the key of every inserted, updated or
-// deleted row to a change log (the table named Options.Table + "_changes"),
-// whoever writes it (another instance, the command line, another
-// application, SQL typed by hand), and each Store with the cache on reads
-// that log every PollInterval and drops the sessions it names. A session
-// changed or deleted anywhere is therefore served from memory for at most
-// about PollInterval plus one query after its commit, and never once the
-// Store has read the change; the Store's own writes drop their session at
-// once. When the change log cannot be read, or is read late, the cache is
-// bypassed (and emptied) until it has caught up. See the README and
-// docs/scale.md for the measured bounds and costs.
+// installs a trigger that appends the key of every updated or deleted row
+// to a change log (the table named Options.Table + "_changes") in the same
+// transaction, whoever writes it (another instance, the command line,
+// another application, SQL typed by hand), and each Store with the cache
+// on reads that log every PollInterval and drops the sessions it names. (A
+// row inserted under a new key needs no entry: no cache can hold it.) A
+// session changed or deleted anywhere is therefore answered from memory
+// for about PollInterval after its commit, never longer than MaxLag, and
+// never once the Store has read the change; the Store's own writes drop
+// their session at once. When the change log cannot be read, or is read
+// late, the cache is bypassed (and emptied) until it has caught up. Each
+// update or delete costs the database one more row insert. See the README
+// and docs/scale.md for the measured bounds and costs.
 type CacheOptions struct {
 	// MaxBytes bounds the memory the cached sessions take, counting their
 	// data, keys and bookkeeping. Default 64 MiB when only MaxEntries is
