@@ -462,24 +462,29 @@ func TestChangeLogGapTimeout(t *testing.T) {
 }
 
 // TestChangeLogOldGaps keeps a transaction open while more than youngSpan
-// others commit: its gap is asked for by number, every oldGapEvery.
+// others commit: its gap is asked for by number, on the next poll.
 func TestChangeLogOldGaps(t *testing.T) {
 	f := &fakeLog{}
 	c, l, now := testLog(t, f)
 	put(c, "slow", []byte("x"))
-	for seq := int64(2); seq <= 2+youngSpan+500; seq++ {
+	for seq := int64(2); seq <= 2+youngSpan+1500; seq++ {
 		f.commit(seq, fmt.Sprint("k", seq))
 	}
-	step(t, l) // three pages; seq 1 is now an old gap
+	step(t, l) // two pages; seq 1 is now an old gap
 	if len(l.gaps) != 1 || l.gaps[0].seq != 1 {
 		t.Fatalf("gaps = %v, want [1]", l.gaps)
 	}
 	f.commit(1, "slow")
-	asks := f.gapsAsks
-	*now += int64(oldGapEvery)
+	asks, polls := f.gapsAsks, f.polls
+	*now += int64(time.Millisecond)
 	step(t, l)
-	if f.gapsAsks == asks || has(c, "slow") || len(l.gaps) != 0 {
-		t.Errorf("old gap: asked %d times, slow cached %v, gaps %v; want asked, evicted, none left", f.gapsAsks-asks, has(c, "slow"), l.gaps)
+	if f.gapsAsks != asks+1 || f.polls != polls+1 || has(c, "slow") || len(l.gaps) != 0 {
+		t.Errorf("old gap: %d gap queries, %d range queries, slow cached %v, gaps %v; want 1, 1, evicted, none left",
+			f.gapsAsks-asks, f.polls-polls, has(c, "slow"), l.gaps)
+	}
+	step(t, l)
+	if f.gapsAsks != asks+1 {
+		t.Error("gaps asked for by number with none left")
 	}
 }
 

@@ -28,16 +28,15 @@ import (
 // the common case (commits in flight during the last poll), are read by
 // starting the next poll's range just below the oldest of them and
 // skipping the rows already seen: one query with one parameter. Older
-// gaps (a transaction that stayed open while many others committed) are
-// asked for by number every oldGapEvery.
+// gaps (a transaction that stayed open while many others committed, or a
+// rollback) are asked for by number, on every poll while there are any.
 const (
 	changeTable  = "_changes" // appended to Options.Table
 	pollBatch    = 1000       // rows per poll query
-	youngSpan    = 1024       // gaps this close to the newest seq are read by range
-	gapSlots     = 8          // older gaps asked for per query
-	oldGapEvery  = 100 * time.Millisecond
+	youngSpan    = 256        // gaps this close to the newest seq are read by range
+	gapSlots     = 32         // older gaps asked for per query
 	maxGaps      = 1024
-	recentSeqs   = youngSpan // seqs read at a (re)sync to find the gaps below the last
+	recentSeqs   = 1024 // seqs read at a (re)sync to find the gaps below the last
 	gapTimeout   = 10 * time.Second
 	retention    = time.Minute     // change rows are kept at least this long
 	trimEvery    = 2 * time.Second // about
@@ -274,17 +273,15 @@ type changeLog struct {
 	trimTo   int64 // trims go up to here
 	nextTrim int64
 	nextChk  int64
-	nextOld  int64
 	boot     string
 }
 
 var errLogReset = errors.New("sqlsession: the change log was reset (truncated, recreated, or lost in a server restart)")
 
 // step reads the change log once: a (re)sync after a flush, else every row
-// past the last seen and the young gaps (and every oldGapEvery the old
-// ones), evicting their keys. When it returns nil, every change committed
-// before it began has been applied, but for old gaps, which wait for
-// oldGapEvery at most.
+// past the last seen and every gap, evicting their keys. When it returns
+// nil, every change committed before it began has been applied, but for
+// gaps given up on (gapTimeout, maxGaps).
 func (l *changeLog) step(ctx context.Context) error {
 	c := l.c
 	start := c.mono()
@@ -400,11 +397,9 @@ func (l *changeLog) read(ctx context.Context, now int64) error {
 		}
 		from = rows[len(rows)-1].seq // a full page: there may be more
 	}
-	if now >= l.nextOld {
-		l.nextOld = now + int64(oldGapEvery)
-		old := l.gaps[:sort.Search(len(l.gaps), func(i int) bool { return l.gaps[i].seq > l.maxSeen-youngSpan })]
-		seqs := make([]int64, 0, len(old))
-		for _, g := range old {
+	if young > 0 {
+		seqs := make([]int64, 0, young)
+		for _, g := range l.gaps[:young] {
 			seqs = append(seqs, g.seq)
 		}
 		for len(seqs) > 0 {
