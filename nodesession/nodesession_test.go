@@ -16,7 +16,7 @@ import (
 type noDB struct{}
 
 func (noDB) Connect(context.Context) (driver.Conn, error) { return nil, errors.New("no database") }
-func (noDB) Driver() driver.Driver                       { return nil }
+func (noDB) Driver() driver.Driver                        { return nil }
 
 var presets = []struct {
 	name                 string
