@@ -213,6 +213,7 @@ type cache struct {
 
 	started atomic.Bool
 	log     *changeLog
+	trace   func(CacheEvent, int) // reports events to a CacheTracer; nil without one
 
 	bypassed, flushes, polls, pollErrors atomic.Uint64
 }
@@ -300,6 +301,7 @@ func (c *cache) get(key string, now time.Time) (e *entry, t ticket, serving bool
 	sh.mu.Lock()
 	t = ticket{shard: sh, stripe: stripe, gen: sh.gens[stripe], epoch: c.epoch.Load()}
 	e = sh.m[key]
+	expired := false
 	switch {
 	case e == nil:
 		sh.misses++
@@ -307,12 +309,15 @@ func (c *cache) get(key string, now time.Time) (e *entry, t ticket, serving bool
 		sh.remove(e)
 		sh.expirations++
 		sh.misses++
-		e = nil
+		e, expired = nil, true
 	default:
 		sh.hits++
 		sh.touch(e)
 	}
 	sh.mu.Unlock()
+	if expired && c.trace != nil {
+		c.trace(CacheExpire, 1)
+	}
 	return e, t, true
 }
 
@@ -332,7 +337,13 @@ func (c *cache) fill(t ticket, key string, e Entry, owner string) {
 		return
 	}
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
+	evicted := 0
+	defer func() {
+		sh.mu.Unlock()
+		if evicted > 0 && c.trace != nil {
+			c.trace(CacheEvict, evicted)
+		}
+	}()
 	if sh.gens[t.stripe] != t.gen || c.epoch.Load() != t.epoch || !c.synced.Load() {
 		return
 	}
@@ -346,6 +357,7 @@ func (c *cache) fill(t ticket, key string, e Entry, owner string) {
 	for sh.bytes > sh.maxBytes || sh.maxEntries > 0 && len(sh.m) > sh.maxEntries {
 		sh.remove(sh.lru.prev)
 		sh.evictions++
+		evicted++
 	}
 }
 
@@ -354,17 +366,22 @@ func (c *cache) invalidate(key string) {
 	sh, stripe := c.locate(key)
 	sh.mu.Lock()
 	sh.gens[stripe]++
-	if e := sh.m[key]; e != nil {
+	e := sh.m[key]
+	if e != nil {
 		sh.remove(e)
 		sh.invalidations++
 	}
 	sh.mu.Unlock()
+	if e != nil && c.trace != nil {
+		c.trace(CacheInvalidate, 1)
+	}
 }
 
 // invalidateOwner drops every session of owner but the one of keep, and
 // refuses every fill in flight (their keys are unknown).
 func (c *cache) invalidateOwner(owner, keep string) {
 	c.epoch.Add(1)
+	n := 0
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()
@@ -372,9 +389,13 @@ func (c *cache) invalidateOwner(owner, keep string) {
 			if e.owner == owner && k != keep {
 				sh.remove(e)
 				sh.invalidations++
+				n++
 			}
 		}
 		sh.mu.Unlock()
+	}
+	if n > 0 && c.trace != nil {
+		c.trace(CacheInvalidate, n)
 	}
 }
 
@@ -382,13 +403,18 @@ func (c *cache) invalidateOwner(owner, keep string) {
 func (c *cache) flush() {
 	c.epoch.Add(1)
 	c.flushes.Add(1)
+	n := 0
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()
+		n += len(sh.m)
 		clear(sh.m)
 		sh.lru.next, sh.lru.prev = &sh.lru, &sh.lru
 		sh.bytes = 0
 		sh.mu.Unlock()
+	}
+	if c.trace != nil {
+		c.trace(CacheFlush, n)
 	}
 }
 
@@ -437,12 +463,15 @@ func (s *Store) cachedRead(ctx context.Context, key string, now time.Time) (_ En
 	c := s.cache
 	s.startPoller()
 	e, t, serving := c.get(key, now)
-	if !serving {
+	switch {
+	case !serving:
+		s.traceCache(ctx, CacheBypass)
 		return Entry{}, false, false, nil
-	}
-	if e != nil {
+	case e != nil:
+		s.traceCache(ctx, CacheHit)
 		return Entry{Data: append(make([]byte, 0, len(e.data)), e.data...), Expiry: e.expiry, Version: e.version}, true, true, nil
 	}
+	s.traceCache(ctx, CacheMiss)
 	var loaded Entry
 	exp := timeScan{f: s.opts.Layout.Time}
 	var owner sql.NullString

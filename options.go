@@ -162,6 +162,12 @@ type Options struct {
 	// the change log that CreateTable installs. Default: the zero
 	// CacheOptions, off.
 	Cache CacheOptions
+
+	// Tracer observes every operation, and, when it also implements
+	// [SweepTracer] or [CacheTracer], every sweep of DeleteExpired and
+	// every event of the cache: for metrics and traces (module
+	// otelsession) or logs. Default nil: nothing is observed, at no cost.
+	Tracer Tracer
 }
 
 // Column is an extra column of the session table, filled on every Save.

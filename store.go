@@ -32,6 +32,8 @@ type Store struct {
 
 	handleKey [32]byte
 
+	tr tracers // Options.Tracer and its optional interfaces
+
 	mu       sync.Mutex // guards closed transitions against wg.Add
 	closed   atomic.Bool
 	ctx      context.Context // cancelled by Close; parent of background sweeps
@@ -75,7 +77,7 @@ func NewWithBackend(b Backend, dialect Dialect, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{b: b, d: dialect, opts: opts, q: buildQueries(dialect.d, &opts), now: time.Now}
+	s := &Store{b: b, d: dialect, opts: opts, q: buildQueries(dialect.d, &opts), now: time.Now, tr: newTracers(opts.Tracer)}
 	if len(opts.Keys) > 0 {
 		if s.enc, err = newCrypter(opts.Keys); err != nil {
 			return nil, err
@@ -85,6 +87,7 @@ func NewWithBackend(b Backend, dialect Dialect, opts Options) (*Store, error) {
 	if opts.Cache.enabled() {
 		s.cq = buildChangeQueries(dialect.d, &s.opts)
 		s.cache = newCache(opts.Cache)
+		s.cache.trace = s.cacheEvents()
 		s.cache.log = s.newChangeLog()
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
