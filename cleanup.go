@@ -76,7 +76,7 @@ func (s *Store) sweep() {
 		return
 	}
 	defer release()
-	n, err := s.DeleteExpired(ctx)
+	n, err := s.deleteExpired(ctx, true)
 	switch {
 	case err != nil && (s.ctx.Err() != nil || errors.Is(err, ErrClosed)):
 		// Cancelled by Close: not worth a log line.
@@ -141,6 +141,15 @@ func (s *Store) lockSweep(ctx context.Context) (release func(), ok bool, err err
 // so that no gap lock holds up a live insert; on SQLite the write lock is
 // released between batches.
 func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
+	return s.deleteExpired(ctx, false)
+}
+
+// deleteExpired is DeleteExpired, reported to a SweepTracer as a
+// background sweep or not.
+func (s *Store) deleteExpired(ctx context.Context, background bool) (total int64, err error) {
+	ctx, tr := s.startSweep(ctx, background)
+	batches := 0
+	defer func() { tr.end(ctx, total, batches, err) }()
 	if s.closed.Load() {
 		return 0, ErrClosed
 	}
@@ -152,7 +161,6 @@ func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 		cut = []any{s.q.time(t)}
 	}
 	p := newPacer(&s.opts, s.d == SQLite)
-	var total int64
 	wait := func(d time.Duration) error {
 		if d <= 0 {
 			return ctx.Err()
@@ -179,6 +187,7 @@ func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 		size := p.batch()
 		start := time.Now()
 		n, err := s.deleteBatch(ctx, cut, size)
+		batches++
 		took := time.Since(start)
 		total += n
 		if err != nil {

@@ -9,11 +9,12 @@ import (
 )
 
 // Count returns the number of live sessions.
-func (s *Store) Count(ctx context.Context) (int64, error) {
+func (s *Store) Count(ctx context.Context) (n int64, err error) {
+	ctx, tr := s.startOp(ctx, OpCount)
+	defer func() { tr.end(ctx, n, err) }()
 	if s.closed.Load() {
 		return 0, ErrClosed
 	}
-	var n int64
 	if err := s.b.QueryRow(ctx, s.q.count, s.q.time(s.now())).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sqlsession: count: %w", err)
 	}
@@ -21,11 +22,14 @@ func (s *Store) Count(ctx context.Context) (int64, error) {
 }
 
 // Clear deletes every session in the table, live or expired.
-func (s *Store) Clear(ctx context.Context) error {
+func (s *Store) Clear(ctx context.Context) (err error) {
+	ctx, tr := s.startOp(ctx, OpClear)
+	var n int64
+	defer func() { tr.end(ctx, n, err) }()
 	if s.closed.Load() {
 		return ErrClosed
 	}
-	_, err := s.b.Exec(ctx, s.q.clear)
+	n, err = s.b.Exec(ctx, s.q.clear)
 	s.forgetAll()
 	if err != nil {
 		return fmt.Errorf("sqlsession: clear: %w", err)
@@ -101,7 +105,9 @@ func (s *Store) All(ctx context.Context) iter.Seq2[Entry, error] {
 	}
 }
 
-func (s *Store) page(ctx context.Context, after string, now any, page *[]Entry) error {
+func (s *Store) page(ctx context.Context, after string, now any, page *[]Entry) (err error) {
+	ctx, tr := s.startOp(ctx, OpList)
+	defer func() { tr.end(ctx, int64(len(*page)), err) }()
 	rows, err := s.b.Query(ctx, s.q.page, after, now, int64(pageSize))
 	if err != nil {
 		return fmt.Errorf("sqlsession: list: %w", err)

@@ -48,7 +48,9 @@ func publicID(key string) string {
 
 // ListByOwner returns the live sessions of owner, latest expiry first, at
 // most 1000. It needs [Options.Owner].
-func (s *Store) ListByOwner(ctx context.Context, owner string) ([]Info, error) {
+func (s *Store) ListByOwner(ctx context.Context, owner string) (out []Info, err error) {
+	ctx, tr := s.startOp(ctx, OpListByOwner)
+	defer func() { tr.end(ctx, int64(len(out)), err) }()
 	if err := s.ownerOp(owner); err != nil {
 		return nil, err
 	}
@@ -60,7 +62,6 @@ func (s *Store) ListByOwner(ctx context.Context, owner string) ([]Info, error) {
 		return nil, fmt.Errorf("sqlsession: list by owner: %w", err)
 	}
 	defer rows.Close()
-	var out []Info
 	for rows.Next() {
 		var key string
 		f := s.opts.Layout.Time
@@ -104,7 +105,9 @@ func (s *Store) ListByOwner(ctx context.Context, owner string) ([]Info, error) {
 // returns how many it deleted. Like [Store.Delete], it leaves their keys
 // remembered for [Options.DeleteGrace], so that requests still running with
 // one of them cannot save it back. It needs [Options.Owner].
-func (s *Store) DeleteByOwner(ctx context.Context, owner string) (int64, error) {
+func (s *Store) DeleteByOwner(ctx context.Context, owner string) (n int64, err error) {
+	ctx, tr := s.startOp(ctx, OpDeleteByOwner)
+	defer func() { tr.end(ctx, n, err) }()
 	if err := s.ownerOp(owner); err != nil {
 		return 0, err
 	}
@@ -115,8 +118,7 @@ func (s *Store) DeleteByOwner(ctx context.Context, owner string) (int64, error) 
 	if s.tombstones() {
 		query, args = s.q.deleteOwner, []any{s.q.dataArg(nil), s.q.dead, s.graceVersion(), owner}
 	}
-	var n int64
-	err := s.retry(ctx, func() (err error) {
+	err = s.retry(ctx, func() (err error) {
 		n, err = s.b.Exec(ctx, query, args...)
 		return err
 	})
@@ -132,7 +134,9 @@ func (s *Store) DeleteByOwner(ctx context.Context, owner string) (int64, error) 
 // be the token of a live session of owner (not its [Info.ID]): otherwise
 // DeleteOthers deletes nothing and returns an error wrapping
 // [ErrInvalidToken]. It needs [Options.Owner].
-func (s *Store) DeleteOthers(ctx context.Context, owner, keep string) (int64, error) {
+func (s *Store) DeleteOthers(ctx context.Context, owner, keep string) (n int64, err error) {
+	ctx, tr := s.startOp(ctx, OpDeleteOthers)
+	defer func() { tr.end(ctx, n, err) }()
 	if err := s.ownerOp(owner); err != nil {
 		return 0, err
 	}
@@ -144,7 +148,7 @@ func (s *Store) DeleteOthers(ctx context.Context, owner, keep string) (int64, er
 		return 0, fmt.Errorf("sqlsession: delete others: %w: keep is not a session token", ErrInvalidToken)
 	}
 	var mine int64
-	err := s.b.QueryRow(ctx, s.q.ownerHas, key, owner, s.q.time(s.now())).Scan(&mine)
+	err = s.b.QueryRow(ctx, s.q.ownerHas, key, owner, s.q.time(s.now())).Scan(&mine)
 	if err != nil {
 		return 0, fmt.Errorf("sqlsession: delete others: %w", err)
 	}
@@ -156,7 +160,6 @@ func (s *Store) DeleteOthers(ctx context.Context, owner, keep string) (int64, er
 	if s.tombstones() {
 		query, args = s.q.deleteOther, []any{s.q.dataArg(nil), s.q.dead, s.graceVersion(), owner, key}
 	}
-	var n int64
 	err = s.retry(ctx, func() (err error) {
 		n, err = s.b.Exec(ctx, query, args...)
 		return err
@@ -172,7 +175,9 @@ func (s *Store) DeleteOthers(ctx context.Context, owner, keep string) (int64, er
 // this device") and reports whether there was one. Sessions of other owners
 // are never touched, so a page may pass an ID straight from a form as long as
 // owner is the signed-in user. It needs [Options.Owner].
-func (s *Store) DeleteByID(ctx context.Context, owner, id string) (bool, error) {
+func (s *Store) DeleteByID(ctx context.Context, owner, id string) (deleted bool, err error) {
+	ctx, tr := s.startOp(ctx, OpDeleteByID)
+	defer func() { tr.end(ctx, boolRows(deleted), err) }()
 	if err := s.ownerOp(owner); err != nil {
 		return false, err
 	}

@@ -14,9 +14,11 @@ import (
 // against the application's clock, so servers with skewed clocks agree. With
 // [Options.IdleTimeout], Find moves the expiry as [Store.Lookup] does.
 func (s *Store) Find(ctx context.Context, token string) (data []byte, found bool, err error) {
+	ctx, tr := s.startOp(ctx, OpFind)
+	defer func() { tr.end(ctx, boolRows(found), err) }()
 	if s.opts.IdleTimeout > 0 {
 		// Sliding expiry needs the stored expiry: the one read path.
-		e, found, err := s.Lookup(ctx, token)
+		e, found, err := s.lookup(ctx, token)
 		return e.Data, found, err
 	}
 	if s.closed.Load() {
@@ -63,6 +65,13 @@ type findCall struct {
 // one is set, and with [Options.IdleTimeout] moves the expiry of a session
 // that would end sooner than IdleTimeout by more than a tenth of it.
 func (s *Store) Lookup(ctx context.Context, token string) (e Entry, found bool, err error) {
+	ctx, tr := s.startOp(ctx, OpLookup)
+	defer func() { tr.end(ctx, boolRows(found), err) }()
+	return s.lookup(ctx, token)
+}
+
+// lookup is Lookup, and Find with sliding expiry.
+func (s *Store) lookup(ctx context.Context, token string) (e Entry, found bool, err error) {
 	if s.closed.Load() {
 		return Entry{}, false, ErrClosed
 	}
@@ -94,26 +103,33 @@ func (s *Store) read(ctx context.Context, key string, now time.Time) (Entry, boo
 			return e, found, err
 		}
 	}
-	var e Entry
-	exp := timeScan{f: s.opts.Layout.Time}
-	dest := []any{&e.Data, &exp, &e.Version}
+	c := &readCall{args: [2]any{key, s.q.time(now)}, exp: timeScan{f: s.opts.Layout.Time}}
+	c.dest = [3]any{&c.data, &c.exp, &c.version}
+	dest := c.dest[:]
 	if !s.opts.Layout.versioned() {
 		dest = dest[:2]
 	}
-	nowArg := s.q.time(now)
 	if r := s.opts.Replica; r != nil {
-		err := r.QueryRow(ctx, s.q.findExpiry, key, nowArg).Scan(dest...)
+		err := r.QueryRow(ctx, s.q.findExpiry, c.args[:]...).Scan(dest...)
 		if err == nil {
-			data, found, err := s.found(ctx, key, e.Data, nil)
-			e.Data, e.Expiry = data, exp.t
-			return e, found, err
+			data, found, err := s.found(ctx, key, c.data, nil)
+			return Entry{Data: data, Expiry: c.exp.t, Version: c.version}, found, err
 		}
 		// As in Find: the primary has the answer.
 	}
-	err := s.b.QueryRow(ctx, s.q.findExpiry, key, nowArg).Scan(dest...)
-	data, found, err := s.found(ctx, key, e.Data, err)
-	e.Data, e.Expiry = data, exp.t
-	return e, found, err
+	err := s.b.QueryRow(ctx, s.q.findExpiry, c.args[:]...).Scan(dest...)
+	data, found, err := s.found(ctx, key, c.data, err)
+	return Entry{Data: data, Expiry: c.exp.t, Version: c.version}, found, err
+}
+
+// readCall is findCall for read: arguments, scan destinations and what
+// they scan into, in one allocation instead of five.
+type readCall struct {
+	args    [2]any
+	dest    [3]any
+	data    []byte
+	exp     timeScan
+	version int64
 }
 
 // slide moves a live session's expiry to now+IdleTimeout when it would
@@ -123,7 +139,7 @@ func (s *Store) slide(ctx context.Context, key string, exp, now time.Time) (time
 	if Plan(true, false, exp, want, s.opts.IdleTimeout/10) != ActionTouch || !exp.Before(want) {
 		return exp, nil
 	}
-	if err := s.touch(ctx, key, want, now); err != nil {
+	if _, err := s.touch(ctx, key, want, now); err != nil {
 		return exp, err
 	}
 	return want, nil

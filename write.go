@@ -21,7 +21,10 @@ import (
 // [ErrTooLarge] for data over [Options.MaxDataSize], [ErrInvalidExpiry] for
 // an expiry outside the years 1 to 9999 and [ErrInvalidOwner] when the
 // [Options.Owner] hook returns an owner that [ValidOwner] rejects.
-func (s *Store) Save(ctx context.Context, token string, data []byte, expiry time.Time) error {
+func (s *Store) Save(ctx context.Context, token string, data []byte, expiry time.Time) (err error) {
+	ctx, tr := s.startOp(ctx, OpSave)
+	var n int64
+	defer func() { tr.end(ctx, n, err) }()
 	if s.closed.Load() {
 		return ErrClosed
 	}
@@ -45,7 +48,6 @@ func (s *Store) Save(ctx context.Context, token string, data []byte, expiry time
 	if s.enc != nil {
 		args[1] = s.enc.seal(key, data) // the hooks above saw the plain data
 	}
-	var n int64
 	err = s.retry(ctx, func() (err error) {
 		n, err = s.b.Exec(ctx, s.q.save, args...)
 		return err
@@ -68,7 +70,10 @@ func (s *Store) Save(ctx context.Context, token string, data []byte, expiry time
 // has expired, SaveIf writes nothing and returns [ErrConflict]: read the
 // session again and apply the change to what is there now. It is one
 // statement, and validates its arguments as [Store.Save] does.
-func (s *Store) SaveIf(ctx context.Context, token string, data []byte, expiry time.Time, version int64) error {
+func (s *Store) SaveIf(ctx context.Context, token string, data []byte, expiry time.Time, version int64) (err error) {
+	ctx, tr := s.startOp(ctx, OpSaveIf)
+	var n int64
+	defer func() { tr.end(ctx, n, err) }()
 	if s.closed.Load() {
 		return ErrClosed
 	}
@@ -95,7 +100,6 @@ func (s *Store) SaveIf(ctx context.Context, token string, data []byte, expiry ti
 		args[0] = s.enc.seal(key, data)
 	}
 	args = append(args, key, version, s.q.time(now))
-	var n int64
 	err = s.retry(ctx, func() (err error) {
 		n, err = s.b.Exec(ctx, s.q.saveIf, args...)
 		return err
@@ -194,7 +198,10 @@ func ValidOwner(owner string) error {
 // Touch moves the expiry of the live session with the given token. It never
 // creates a session: touching an unknown, deleted or expired token does
 // nothing and returns nil. It does not change the row's version.
-func (s *Store) Touch(ctx context.Context, token string, expiry time.Time) error {
+func (s *Store) Touch(ctx context.Context, token string, expiry time.Time) (err error) {
+	ctx, tr := s.startOp(ctx, OpTouch)
+	var n int64
+	defer func() { tr.end(ctx, n, err) }()
 	if s.closed.Load() {
 		return ErrClosed
 	}
@@ -210,29 +217,35 @@ func (s *Store) Touch(ctx context.Context, token string, expiry time.Time) error
 	if err := checkExpiry(expiry); err != nil {
 		return fmt.Errorf("sqlsession: touch: %w", err)
 	}
-	return s.touch(ctx, key, expiry, now)
+	n, err = s.touch(ctx, key, expiry, now)
+	return err
 }
 
-func (s *Store) touch(ctx context.Context, key string, expiry, now time.Time) error {
+// touch moves a live session's expiry and returns the rows it changed.
+func (s *Store) touch(ctx context.Context, key string, expiry, now time.Time) (int64, error) {
 	args := []any{s.q.time(expiry), key, s.q.time(now)}
 	if s.opts.Layout.timestamps() {
 		args = []any{s.q.time(expiry), s.q.time(now), key, s.q.time(now)}
 	}
-	err := s.retry(ctx, func() error {
-		_, err := s.b.Exec(ctx, s.q.touch, args...)
+	var n int64
+	err := s.retry(ctx, func() (err error) {
+		n, err = s.b.Exec(ctx, s.q.touch, args...)
 		return err
 	})
 	s.forget(key)
 	if err != nil {
-		return fmt.Errorf("sqlsession: touch: %w", err)
+		return n, fmt.Errorf("sqlsession: touch: %w", err)
 	}
-	return nil
+	return n, nil
 }
 
 // Delete removes the session with the given token: it is gone for every
 // reader at once, and its key is remembered for [Options.DeleteGrace] so that
 // no Save re-creates it. Deleting an unknown token is not an error.
-func (s *Store) Delete(ctx context.Context, token string) error {
+func (s *Store) Delete(ctx context.Context, token string) (err error) {
+	ctx, tr := s.startOp(ctx, OpDelete)
+	var n int64
+	defer func() { tr.end(ctx, n, err) }()
 	if s.closed.Load() {
 		return ErrClosed
 	}
@@ -241,7 +254,7 @@ func (s *Store) Delete(ctx context.Context, token string) error {
 	if !ok {
 		return nil
 	}
-	if _, err := s.deleteKey(ctx, key); err != nil {
+	if n, err = s.deleteKey(ctx, key); err != nil {
 		return fmt.Errorf("sqlsession: delete: %w", err)
 	}
 	return nil
