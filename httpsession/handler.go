@@ -28,11 +28,32 @@ func NewContext(ctx context.Context, s *Session) context.Context {
 	return context.WithValue(ctx, sessionKey, s)
 }
 
-// request is what Handler allocates per request: the session and the
-// response writer that commits it, in one allocation.
+// request is what Handler allocates per request: the session, the context
+// that carries it and the response writer that commits it, in one
+// allocation.
 type request struct {
-	s Session
-	w writer
+	s   Session
+	ctx sessionContext
+	w   writer
+}
+
+// sessionContext is the request's context with its session, what
+// [context.WithValue] would return, held in request to save an allocation.
+// Done, Err and Deadline are the parent's, so contexts derived from it
+// are cancelled with the parent without a goroutine of their own, as
+// under a context.WithValue.
+type sessionContext struct {
+	context.Context
+	s *Session
+}
+
+// Value returns the session for the session key and asks the parent for
+// any other key.
+func (c *sessionContext) Value(key any) any {
+	if key == sessionKey {
+		return c.s
+	}
+	return c.Context.Value(key)
 }
 
 // Handler is the middleware: it loads the request's session before next
@@ -55,7 +76,8 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 			m.fail(w, r, err)
 			return
 		}
-		r = r.WithContext(context.WithValue(r.Context(), sessionKey, s))
+		q.ctx = sessionContext{Context: r.Context(), s: s}
+		r = r.WithContext(&q.ctx)
 		q.w = writer{ResponseWriter: w, m: m, s: s, r: r}
 		panicked := true
 		defer func() {
@@ -97,7 +119,7 @@ func (w *writer) commit() bool {
 		w.m.fail(w.ResponseWriter, w.r, err)
 		return false
 	}
-	SetCookie(w.ResponseWriter.Header(), c)
+	w.m.SetCookie(w.ResponseWriter.Header(), c)
 	return true
 }
 
