@@ -12,6 +12,9 @@
 //   SECRET  the cookie secrets (express) or keys (koa), comma-separated; the first signs
 //   PORT    the port on 127.0.0.1 (0: any free port)
 //   MAX_AGE the cookie's maxAge in ms (default: the package's default)
+//   CLEANUP_MS how often the store deletes expired rows, in ms, where it
+//           does that on a timer (connect-session-sequelize, koa-pg-session;
+//           default: never during a test)
 //
 // Once the table is there and the server listens, it prints one line
 // "listening PORT" on stdout. It stops on SIGTERM or SIGINT, or when its
@@ -35,6 +38,7 @@ const schema = process.env.SCHEMA || undefined;
 const secrets = (process.env.SECRET || 'keyboard cat').split(',');
 const port = Number(process.env.PORT || 0);
 const maxAge = process.env.MAX_AGE ? Number(process.env.MAX_AGE) : undefined;
+const cleanupMs = process.env.CLEANUP_MS ? Number(process.env.CLEANUP_MS) : 0;
 
 function fail(err) {
   console.error('nodeapp:', err && err.stack ? err.stack : err);
@@ -84,7 +88,7 @@ async function express() {
   if (app === 'express-sequelize') {
     const SequelizeStore = require('connect-session-sequelize')(session.Store);
     const db = sequelizeOf(dsn);
-    store = new SequelizeStore({ db, tableName: table, checkExpirationInterval: 0 });
+    store = new SequelizeStore({ db, tableName: table, checkExpirationInterval: cleanupMs });
     await store.sync();
     close = () => db.close();
   } else {
@@ -149,7 +153,7 @@ async function koa() {
     const pg = require('pg');
     const pool = new pg.Pool({ connectionString: dsn, max: 10 });
     const conn = { client: { queryPromise: (sql, params) => pool.query(sql, params) }, done: () => {} };
-    const pgs = new PgStore(conn, { schema: schema || 'public', table, create: false, cleanupTime: 24 * 3600 * 1000 });
+    const pgs = new PgStore(conn, { schema: schema || 'public', table, create: false, cleanupTime: cleanupMs || 24 * 3600 * 1000 });
     await co(pgs.query(pgs.createSql));
     store = {
       get: (sid) => co(pgs.get(sid)),
