@@ -209,4 +209,3 @@ func TestNodeApps(t *testing.T) {
 		old.want("GET", node.url, "/whoami", "user=")
 	})
 }
-
