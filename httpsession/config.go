@@ -20,9 +20,28 @@ const (
 // Path=/, sessions that end 24 hours after they began, no idle timeout, a
 // 500 response for database failures. Each field documents its default.
 type Config struct {
-	// CookieName is the session cookie's name. Default "session". With
-	// HostPrefix the cookie is sent as "__Host-" + CookieName.
+	// CookieName is the session cookie's name. Default: the Cookie codec's
+	// name, "session" for the default codec. With HostPrefix the cookie is
+	// sent as "__Host-" + CookieName.
 	CookieName string
+
+	// Cookie is how the token travels in the cookie. Default nil:
+	// [PlainCookie], a cookie holding the token itself. [ExpressCookie] and
+	// [KoaCookie] speak the signed cookies of express-session and
+	// koa-generic-session, so that a Go service and a Node.js app share
+	// sessions (with a Store made from a nodesession preset, on the Node.js
+	// app's table). With those two the Manager also keeps each session as
+	// the Node.js middleware does: it writes no [MetaKey]; it keeps the
+	// middleware's "cookie" object ([NodeCookieKey]) in the data, making one
+	// for the sessions it creates and updating its expiry when it writes;
+	// each write keeps the session until now plus the object's max age
+	// (originalMaxAge, or maxAge for Koa), Lifetime for a session without
+	// one; with ExpressCookie every request moves the expiry so, as
+	// express-session does, at most once per tenth of the max age. Lifetime
+	// is then the max age of the sessions the Manager creates, not an
+	// absolute bound, and IdleTimeout must be 0. The keys of a session
+	// that a request did not change keep their bytes and their order.
+	Cookie CookieCodec
 
 	// CookieDomain is the cookie's Domain attribute. Default "": the cookie
 	// goes back only to the host that set it, the safest choice. It must be
@@ -101,8 +120,16 @@ type Config struct {
 
 // withDefaults validates c and fills in its defaults.
 func (c Config) withDefaults() (Config, error) {
+	if c.Cookie == nil {
+		c.Cookie = PlainCookie{}
+	}
+	if ch, ok := c.Cookie.(checker); ok {
+		if err := ch.check(); err != nil {
+			return c, fmt.Errorf("%w: Cookie: %v", ErrInvalidConfig, err)
+		}
+	}
 	if c.CookieName == "" {
-		c.CookieName = DefaultCookieName
+		c.CookieName = c.Cookie.Name()
 	}
 	if !validCookieName(c.CookieName) {
 		return c, fmt.Errorf("%w: CookieName %q is not a valid cookie name", ErrInvalidConfig, c.CookieName)
@@ -152,6 +179,7 @@ func (c Config) withDefaults() (Config, error) {
 		{"IdleTimeout", c.IdleTimeout < 0 || (c.IdleTimeout > 0 && c.IdleTimeout < time.Second)},
 		{"MaxDataSize", c.MaxDataSize < 0},
 		{"Retries", c.Retries < 0},
+		{"IdleTimeout (it must be 0 with a Node.js Cookie codec)", c.IdleTimeout != 0 && isNode(c.Cookie)},
 	} {
 		if f.bad {
 			return c, fmt.Errorf("%w: %s out of range", ErrInvalidConfig, f.name)
@@ -182,4 +210,10 @@ func printable(s string) bool {
 		}
 	}
 	return true
+}
+
+// isNode reports whether c keeps sessions in a Node.js middleware's format.
+func isNode(c CookieCodec) bool {
+	_, ok := c.(nodeFormat)
+	return ok
 }

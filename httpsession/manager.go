@@ -40,6 +40,8 @@ type Manager struct {
 	store      Store
 	cfg        Config
 	cookieName string
+	plain      bool       // the Cookie codec is PlainCookie: no encoding
+	node       nodeFormat // sessions kept in a Node.js middleware's format; nil otherwise
 	locks      tokenLocks
 }
 
@@ -74,6 +76,8 @@ func New(store Store, cfg Config) (*Manager, error) {
 		cfg.MaxDataSize = sqlsession.DefaultMaxDataSize
 	}
 	m := &Manager{store: store, cfg: cfg, cookieName: cfg.CookieName}
+	_, m.plain = cfg.Cookie.(PlainCookie)
+	m.node, _ = cfg.Cookie.(nodeFormat)
 	if cfg.HostPrefix {
 		m.cookieName = "__Host-" + cfg.CookieName
 	}
@@ -85,9 +89,44 @@ func New(store Store, cfg Config) (*Manager, error) {
 func (m *Manager) CookieName() string { return m.cookieName }
 
 // Token returns the session token that r's cookie carries, "" when it has
-// none that the Store could accept. It does not allocate.
+// none that the Store could accept, or none that [Config.Cookie] accepts
+// (a signature that does not verify). With the default codec it does not
+// allocate.
 func (m *Manager) Token(r *http.Request) string {
-	return cookieToken(r.Header["Cookie"], m.cookieName)
+	if m.plain {
+		return cookieToken(r.Header["Cookie"], m.cookieName)
+	}
+	return m.cfg.Cookie.Token(r.Header["Cookie"], m.cookieName)
+}
+
+// SetCookie adds c, a cookie that [Manager.Commit] returned, to h as
+// Set-Cookie headers encoded by [Config.Cookie] (for [KoaCookie], two: the
+// cookie and its signature), with the headers that keep shared caches from
+// storing it, as the package's [SetCookie] does. Frameworks that call
+// Commit themselves write its cookie with this method: the package's
+// SetCookie writes the cookie as it is, which is right only for the
+// default codec.
+func (m *Manager) SetCookie(h http.Header, c *http.Cookie) {
+	if c == nil {
+		return
+	}
+	if m.plain {
+		SetCookie(h, c)
+		return
+	}
+	for _, wc := range m.cfg.Cookie.Cookies(c) {
+		h.Add("Set-Cookie", wc.String())
+	}
+	h.Add("Vary", "Cookie")
+	h.Add("Cache-Control", `no-cache="Set-Cookie"`)
+}
+
+// newToken returns the token of a new session.
+func (m *Manager) newToken() string {
+	if m.plain {
+		return sqlsession.NewToken()
+	}
+	return m.cfg.Cookie.NewToken()
 }
 
 // Load returns the session with the given token, as the cookie carried it:
@@ -121,7 +160,9 @@ func (m *Manager) load(ctx context.Context, s *Session, token string) error {
 }
 
 // Commit writes what the request changed in s to the Store, and returns the
-// cookie to send, nil when the cookie does not change. It writes nothing
+// cookie to send, nil when the cookie does not change. Its value is the
+// token: write it with [Manager.SetCookie], which encodes it with
+// [Config.Cookie]. It writes nothing
 // for a session that was only read (except to move its expiry, at most
 // once per tenth of [Config.IdleTimeout]), and nothing for a new session
 // that stayed empty. When another request saved the session since it was
@@ -150,6 +191,8 @@ func (m *Manager) Commit(ctx context.Context, s *Session) (*http.Cookie, error) 
 func (m *Manager) commit(ctx context.Context, s *Session) (c *http.Cookie, err error) {
 	now := time.Now()
 	switch {
+	case m.node != nil:
+		c, err = m.commitNode(ctx, s, now)
 	case s.found && !s.decoded && !s.dirty():
 		err = m.commitUnread(ctx, s, now)
 	default:
@@ -231,7 +274,7 @@ func (m *Manager) commitNew(ctx context.Context, s *Session, now time.Time) (*ht
 		s.meta.created = now.Unix()
 	}
 	if s.token == "" {
-		s.token = sqlsession.NewToken()
+		s.token = m.newToken()
 	}
 	exp := m.expiry(s.meta, now)
 	if err := m.store.Save(context.WithoutCancel(ctx), s.token, encode(s.values, s.meta), exp); err != nil {
@@ -295,8 +338,7 @@ func (m *Manager) saveMerged(ctx context.Context, s *Session, data []byte, exp, 
 			md.persist = s.meta.persist
 		}
 		s.entry, s.values, s.meta = e, values, md
-		data = encode(values, md)
-		exp = m.expiry(md, now)
+		data, exp = m.prepare(e.Data, values, md, now)
 		switch m.store.Decide(e, true, data, exp) {
 		case sqlsession.ActionNone:
 			return false, nil // another request wrote what this one would

@@ -225,7 +225,7 @@ func (s *Session) Renew() error {
 	}
 	s.dropped = s.dropped || s.found || s.hadCookie
 	s.found, s.entry = false, sqlsession.Entry{}
-	s.token = sqlsession.NewToken()
+	s.token = s.m.newToken()
 	s.meta.created = time.Now().Unix()
 	return nil
 }
@@ -271,6 +271,15 @@ func (s *Session) SetPersistent(persistent bool) error {
 		return ErrCommitted
 	}
 	s.decode()
+	if n := s.m.node; n != nil {
+		obj, ok := s.values[NodeCookieKey]
+		if !ok {
+			obj = n.newObject(&s.m.cfg, persistent, s.m.cfg.Lifetime)
+		}
+		s.values[NodeCookieKey] = n.setPersistent(obj, persistent, s.m.cfg.Lifetime)
+		s.mark(NodeCookieKey)
+		return nil
+	}
 	p := int8(-1)
 	if persistent {
 		p = 1
