@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"os"
 	"slices"
@@ -423,6 +424,61 @@ func TestCreateTable(t *testing.T) {
 		defer s.Close()
 		if err := s.CheckTable(t.Context()); err != nil {
 			t.Errorf("CheckTable() after create-table --timestamps --owner-column = %v", err)
+		}
+	})
+}
+
+// TestCreateTableCache installs the change log of the session cache with
+// --cache, twice, checks it with a Store that has the cache on, and sees
+// an update of a session logged; without --cache there is none.
+func TestCreateTableCache(t *testing.T) {
+	testdb.Each(t, testdb.Servers, func(t *testing.T, tg testdb.Target, db *sql.DB, schema string) {
+		table := testenv.Name("cli")
+		changes := testdb.QuotedTable(tg.Dialect, schema, table+"_changes")
+		t.Cleanup(func() {
+			db.Exec("DROP TABLE IF EXISTS " + testdb.QuotedTable(tg.Dialect, schema, table))
+			db.Exec("DROP TABLE IF EXISTS " + changes)
+		})
+		args := []string{"create-table", "--dsn", dsnOf(t, tg, db), "--table", table, "--timeout", "30s"}
+		if schema != "" {
+			args = append(args, "--schema", schema)
+		}
+		checkOK(t, "create-table", runCmd(t, args...))
+		cached, err := sqlsession.New(db, tg.Dialect, sqlsession.Options{Table: table, Schema: schema, Cache: sqlsession.CacheOptions{MaxEntries: 100}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cached.Close()
+		if err := cached.CheckTable(t.Context()); !errors.Is(err, sqlsession.ErrNoChangeLog) {
+			t.Errorf("CheckTable() with the cache after create-table = %v, want ErrNoChangeLog", err)
+		}
+
+		args = append(args, "--cache")
+		for range 2 {
+			r := runCmd(t, args...)
+			checkOK(t, "create-table --cache", r)
+			if !strings.Contains(r.stdout, table+" and the change log of the session cache are ready in ") {
+				t.Errorf("create-table --cache printed %q", r.stdout)
+			}
+		}
+		if err := cached.CheckTable(t.Context()); err != nil {
+			t.Errorf("CheckTable() with the cache after create-table --cache = %v", err)
+		}
+
+		plain, err := sqlsession.New(db, tg.Dialect, sqlsession.Options{Table: table, Schema: schema})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer plain.Close()
+		token := sqlsession.NewToken()
+		for range 2 { // an insert, then an update: the update is logged
+			if err := plain.Save(t.Context(), token, []byte("x"), time.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var n int
+		if err := db.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM "+changes).Scan(&n); err != nil || n != 1 {
+			t.Errorf("rows in %s after an update = %d, %v, want 1", changes, n, err)
 		}
 	})
 }

@@ -85,7 +85,7 @@ var commands []command
 func init() {
 	// Assigned here, not in the declaration: help refers to commands.
 	commands = []command{
-		{"create-table", "--dsn DSN [--table T] [--timeout 3s] [--timestamps] [--owner-column]", "create the session table and its indexes (idempotent)", (*cli).createTable},
+		{"create-table", "--dsn DSN [--table T] [--timeout 3s] [--timestamps] [--owner-column] [--cache]", "create the session table and its indexes, and with --cache the change log of the session cache (idempotent)", (*cli).createTable},
 		{"stats", "--dsn DSN [--table T] [--top 10] [--json]", "live and expired sessions, data sizes, expiry range, top owners", (*cli).stats},
 		{"cleanup", "--dsn DSN [--table T] [--batch 1000] [--pause 0]", "delete expired sessions in batches; Ctrl-C stops between batches", (*cli).cleanup},
 		{"list", "--dsn DSN --owner OWNER [--table T] [--json]", "list the live sessions of one owner", (*cli).list},
