@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
@@ -16,7 +13,6 @@ import (
 	"time"
 
 	"github.com/sqlsession/sqlsession"
-	"github.com/sqlsession/sqlsession/httpsession"
 	"github.com/sqlsession/sqlsession/internal/testenv"
 )
 
@@ -262,45 +258,17 @@ func BenchmarkCacheFind(b *testing.B) {
 	}
 }
 
-// startE2EHTTPSessionCached is the end-to-end comparison's httpsession
-// server on pgxstore with the session cache on.
-func startE2EHTTPSessionCached(ctx context.Context, e *env, ln net.Listener, n int) ([]string, func(), error) {
-	s, err := coreOnPgx(ctx, e, nil, sqlsession.Options{Cache: cacheOn})
-	if err != nil {
-		return nil, nil, err
-	}
-	m, err := httpsession.New(s, httpsession.Config{InsecureCookie: true})
-	if err != nil {
-		return nil, nil, err
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		if err := httpsession.From(r.Context()).Put("user", user); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-		}
-	})
-	mux.HandleFunc("GET /read", func(w http.ResponseWriter, r *http.Request) {
-		var u string
-		if found, err := httpsession.From(r.Context()).Get("user", &u); !found || err != nil {
-			http.NotFound(w, r)
-			return
-		}
-		io.WriteString(w, u)
-	})
-	return loginAll(serve(m.Handler(mux), ln), ln, n)
-}
-
 // BenchmarkCacheE2E runs the end-to-end comparison's read-only GET load
 // (1000 sessions) with wrk against the one-SELECT floor, httpsession on
 // pgxstore without and with the cache, and scs on Redis, b.N rounds of
 // turns of 2 s each (in reverse order every other round), at 16 and 64
-// connections. The metrics are each server's median requests/s and its
-// median ratio to the floor's turn of the same round. Goals: httpsession
-// with the cache at 2× the floor or more, and 2× scs on Redis or more. It
-// needs wrk, redis-server and PostgreSQL.
+// connections, through the comparison's harness. The metrics are each
+// server's median requests/s and its median ratio to the floor's turn of
+// the same round. Goals: httpsession with the cache at 2× the floor or
+// more, and 2× scs on Redis or more. It needs wrk, redis-server and
+// PostgreSQL.
 func BenchmarkCacheE2E(b *testing.B) {
-	bin, err := exec.LookPath("wrk")
-	if err != nil {
+	if _, err := exec.LookPath("wrk"); err != nil {
 		b.Skip("wrk is not installed")
 	}
 	if os.Getenv(testenv.PostgresDSN) == "" {
@@ -308,79 +276,38 @@ func BenchmarkCacheE2E(b *testing.B) {
 	}
 	res := &e2eResult{}
 	servers := []e2eServer{
-		{"floor: net/http + one pgx SELECT", startE2EFloor},
-		{"httpsession + sqlsession (pgxstore)", startE2EHTTPSession},
-		{"httpsession + sqlsession (pgxstore), cache on", startE2EHTTPSessionCached},
-		{"scs + scs redisstore", startE2EScs(scsOnRedis(res))},
+		{nameFloor, startE2EFloor},
+		{nameHTTPSession, startE2EHTTPSession(false)},
+		{nameHTTPCached, startE2EHTTPSession(true)},
+		{nameScsRedis, startE2EScs(scsOnRedis(res))},
 	}
+	short := strings.NewReplacer(nameFloor, "floor", nameHTTPCached, "httpsession-cache",
+		nameHTTPSession, "httpsession", nameScsRedis, "scs-redis")
 	for _, conns := range []int{16, 64} {
 		b.Run(fmt.Sprintf("c=%d", conns), func(b *testing.B) {
 			if b.N == 1 {
 				return // the probe run
 			}
 			e := cacheEnv(b, cacheFamily{env: testenv.PostgresDSN})
-			ctx := context.Background()
-			type running struct{ name, url, script string }
-			var run []running
-			for _, srv := range servers {
-				ln, err := net.Listen("tcp", "127.0.0.1:0")
-				if err != nil {
-					b.Fatal(err)
-				}
-				cookies, stop, err := srv.start(ctx, e, ln, 1000)
-				if err != nil {
-					b.Fatalf("%s: %v", srv.name, err)
-				}
-				b.Cleanup(stop)
-				script, err := wrkScript(e.dir, cookies)
-				if err != nil {
-					b.Fatal(err)
-				}
-				r := running{srv.name, "http://" + ln.Addr().String() + "/read", script}
-				if _, _, err := e2eTurn(ctx, bin, r.script, r.url, conns, time.Second); err != nil { // warm-up
-					b.Fatalf("%s: %v", srv.name, err)
-				}
-				run = append(run, r)
-			}
-			rounds := max(1, b.N)
-			rps := make([][]float64, len(run))
-			ratios := make([][]float64, len(run))
-			errs := make([]int, len(run))
+			const turn = 2 * time.Second
 			b.ResetTimer()
-			for round := range rounds {
-				got := make([]float64, len(run))
-				for j := range run {
-					i := j
-					if round%2 == 1 {
-						i = len(run) - 1 - j
-					}
-					w, _, err := e2eTurn(ctx, bin, run[i].script, run[i].url, conns, 2*time.Second)
-					if err != nil {
-						b.Fatalf("%s: %v", run[i].name, err)
-					}
-					if w.non2xx > 0 {
-						b.Errorf("%s: %d responses other than 200", run[i].name, w.non2xx)
-					}
-					errs[i] += w.errs // wrk's timeouts (2 s) on a loaded machine
-					got[i] = w.rps
-					rps[i] = append(rps[i], w.rps)
-				}
-				for i := range run {
-					ratios[i] = append(ratios[i], got[i]/got[0])
-				}
-			}
+			rows, notes, err := runServers(context.Background(), e, servers, 1000, []int{conns}, time.Duration(b.N)*turn, turn)
 			b.StopTimer()
-			var lines []string
-			for i, r := range run {
-				short := strings.NewReplacer("floor: net/http + one pgx SELECT", "floor", "httpsession + sqlsession (pgxstore), cache on", "httpsession-cache",
-					"httpsession + sqlsession (pgxstore)", "httpsession", "scs + scs redisstore", "scs-redis").Replace(r.name)
-				b.ReportMetric(median(rps[i]), short+"-req/s")
-				if i > 0 {
-					b.ReportMetric(median(ratios[i]), short+"/floor")
-				}
-				lines = append(lines, fmt.Sprintf("%-48s %8.0f req/s  %.2f× floor  %d socket errors", r.name, median(rps[i]), median(ratios[i]), errs[i]))
+			if err != nil {
+				b.Fatal(err)
 			}
-			b.Logf("%d connections, %d rounds:\n%s", conns, rounds, strings.Join(lines, "\n"))
+			if len(notes) > 0 {
+				b.Fatal(notes)
+			}
+			var lines []string
+			for _, r := range rows {
+				b.ReportMetric(r.rps, short.Replace(r.server)+"-req/s")
+				if r.server != nameFloor {
+					b.ReportMetric(r.ratio, short.Replace(r.server)+"/floor")
+				}
+				lines = append(lines, fmt.Sprintf("%-48s %8.0f req/s  %.2f× floor  %.0f allocs/request  %d socket errors", r.server, r.rps, r.ratio, r.allocs, r.errs))
+			}
+			b.Logf("%d connections, %d rounds:\n%s", conns, b.N, strings.Join(lines, "\n"))
 		})
 	}
 }

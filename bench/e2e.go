@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"regexp"
 	"runtime"
@@ -24,15 +25,16 @@ import (
 
 	"github.com/sqlsession/sqlsession"
 	"github.com/sqlsession/sqlsession/httpsession"
-	"github.com/sqlsession/sqlsession/pgxstore"
 	"github.com/sqlsession/sqlsession/scsstore"
 )
 
 // The end-to-end comparison of session managers: the same wrk load (a
 // read-only GET with the cookie of one of cfg.e2eSessions sessions) against
 // a bare handler doing one pgx SELECT (the floor), sessions in a Go map,
-// httpsession on pgxstore, and scs on sqlsession, on its own pgxstore and
-// on Redis. Every server runs in this process; they take turns.
+// httpsession on pgxstore without and with the session cache, and scs on
+// sqlsession, on its own pgxstore and on Redis. Every server runs in this
+// process; they take turns. The same harness (runServers) runs the shorter
+// wrk section of the report (wrk.go).
 
 // e2eResult is the comparison's part of the report.
 type e2eResult struct {
@@ -47,29 +49,41 @@ type e2eRow struct {
 	allocs float64 // heap allocations per request, the whole process
 }
 
-// e2eServer is a server of the comparison. start serves GET /read on ln
-// (200 with the session's user) and returns the Cookie header values of
-// n sessions.
+// e2eServer is a server of the comparison. start returns its handler,
+// which serves POST /login (a new session holding the user) and GET /read
+// (200 with the session's user), and the Cookie header values of n
+// sessions.
 type e2eServer struct {
 	name  string
-	start func(ctx context.Context, e *env, ln net.Listener, n int) (cookies []string, stop func(), err error)
+	start func(ctx context.Context, e *env, n int) (h http.Handler, cookies []string, err error)
 }
+
+// Names of the servers that the report's goals compare.
+const (
+	nameFloor       = "floor: net/http + one pgx SELECT"
+	nameHTTPSession = "httpsession + sqlsession (pgxstore)"
+	nameHTTPCached  = "httpsession + sqlsession (pgxstore), cache on"
+	nameScsCore     = "scs + sqlsession (scsstore, pgxstore)"
+	nameScsPgx      = "scs + scs pgxstore"
+	nameScsRedis    = "scs + scs redisstore"
+)
 
 func e2eServers(res *e2eResult) []e2eServer {
 	return []e2eServer{
-		{"floor: net/http + one pgx SELECT", startE2EFloor},
+		{nameFloor, startE2EFloor},
 		{"sessions in a Go map", startE2EMap},
-		{"httpsession + sqlsession (pgxstore)", startE2EHTTPSession},
-		{"scs + sqlsession (scsstore, pgxstore)", startE2EScs(scsOnCore)},
-		{"scs + scs pgxstore", startE2EScs(scsOnPgx)},
-		{"scs + scs redisstore", startE2EScs(scsOnRedis(res))},
+		{nameHTTPSession, startE2EHTTPSession(false)},
+		{nameHTTPCached, startE2EHTTPSession(true)},
+		{nameScsCore, startE2EScs(scsOnCore)},
+		{nameScsPgx, startE2EScs(scsOnPgx)},
+		{nameScsRedis, startE2EScs(scsOnRedis(res))},
 	}
 }
 
 // user is the value every session holds.
 const user = "user"
 
-func startE2EFloor(ctx context.Context, e *env, ln net.Listener, n int) ([]string, func(), error) {
+func startE2EFloor(ctx context.Context, e *env, n int) (http.Handler, []string, error) {
 	in, err := openPgxFloor(ctx, e)
 	if err != nil {
 		return nil, nil, err
@@ -102,12 +116,12 @@ func startE2EFloor(ctx context.Context, e *env, ln net.Listener, n int) ([]strin
 		}
 		w.Write(data)
 	})
-	return cookies, serve(h, ln), nil
+	return h, cookies, nil
 }
 
 // startE2EMap keeps sessions in a map: what a session manager costs
 // without a database.
-func startE2EMap(ctx context.Context, e *env, ln net.Listener, n int) ([]string, func(), error) {
+func startE2EMap(ctx context.Context, e *env, n int) (http.Handler, []string, error) {
 	var mu sync.RWMutex
 	sessions := make(map[string]string, n)
 	cookies := make([]string, n)
@@ -131,43 +145,39 @@ func startE2EMap(ctx context.Context, e *env, ln net.Listener, n int) ([]string,
 		}
 		io.WriteString(w, u)
 	})
-	return cookies, serve(h, ln), nil
+	return h, cookies, nil
 }
 
-func startE2EHTTPSession(ctx context.Context, e *env, ln net.Listener, n int) ([]string, func(), error) {
-	schema, err := e.pgSchema(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	p, err := e.pgPool(ctx, schema, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	s, err := pgxstore.New(p, sqlsession.Options{})
-	if err != nil {
-		return nil, nil, err
-	}
-	e.cleanup = append(e.cleanup, func() { s.Close() })
-	if err := s.CreateTable(ctx); err != nil {
-		return nil, nil, err
-	}
-	m, err := httpsession.New(s, httpsession.Config{InsecureCookie: true})
-	if err != nil {
-		return nil, nil, err
-	}
-	app := routes(func(w http.ResponseWriter, r *http.Request) {
-		if err := httpsession.From(r.Context()).Put("user", user); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+// startE2EHTTPSession is httpsession on pgxstore, with the session cache
+// (room for every session) when cached is set.
+func startE2EHTTPSession(cached bool) func(context.Context, *env, int) (http.Handler, []string, error) {
+	return func(ctx context.Context, e *env, n int) (http.Handler, []string, error) {
+		var opts sqlsession.Options
+		if cached {
+			opts.Cache = sqlsession.CacheOptions{MaxEntries: 2 * n}
 		}
-	}, func(w http.ResponseWriter, r *http.Request) {
-		var u string
-		if found, err := httpsession.From(r.Context()).Get("user", &u); !found || err != nil {
-			http.NotFound(w, r)
-			return
+		s, err := coreOnPgx(ctx, e, nil, opts)
+		if err != nil {
+			return nil, nil, err
 		}
-		io.WriteString(w, u)
-	})
-	return loginAll(serve(m.Handler(app), ln), ln, n)
+		m, err := httpsession.New(s, httpsession.Config{InsecureCookie: true})
+		if err != nil {
+			return nil, nil, err
+		}
+		app := routes(func(w http.ResponseWriter, r *http.Request) {
+			if err := httpsession.From(r.Context()).Put("user", user); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+			}
+		}, func(w http.ResponseWriter, r *http.Request) {
+			var u string
+			if found, err := httpsession.From(r.Context()).Get("user", &u); !found || err != nil {
+				http.NotFound(w, r)
+				return
+			}
+			io.WriteString(w, u)
+		})
+		return loginAll(m.Handler(app), n)
+	}
 }
 
 // scsStoreFor makes the store of an scs server.
@@ -217,8 +227,8 @@ func scsOnRedis(res *e2eResult) scsStoreFor {
 	}
 }
 
-func startE2EScs(newStore scsStoreFor) func(context.Context, *env, net.Listener, int) ([]string, func(), error) {
-	return func(ctx context.Context, e *env, ln net.Listener, n int) ([]string, func(), error) {
+func startE2EScs(newStore scsStoreFor) func(context.Context, *env, int) (http.Handler, []string, error) {
+	return func(ctx context.Context, e *env, n int) (http.Handler, []string, error) {
 		st, err := newStore(ctx, e)
 		if err != nil {
 			return nil, nil, err
@@ -235,7 +245,7 @@ func startE2EScs(newStore scsStoreFor) func(context.Context, *env, net.Listener,
 			}
 			io.WriteString(w, u)
 		})
-		return loginAll(serve(sm.LoadAndSave(app), ln), ln, n)
+		return loginAll(sm.LoadAndSave(app), n)
 	}
 }
 
@@ -252,27 +262,21 @@ func routes(login, read http.HandlerFunc) http.Handler {
 	})
 }
 
-// loginAll creates n sessions through POST /login and returns their
-// cookies; on an error it stops the server.
-func loginAll(stop func(), ln net.Listener, n int) ([]string, func(), error) {
-	client := &http.Client{Timeout: 10 * time.Second}
-	defer client.CloseIdleConnections()
+// loginAll creates n sessions through POST /login, served by h in this
+// process, and returns h and their cookies.
+func loginAll(h http.Handler, n int) (http.Handler, []string, error) {
 	cookies := make([]string, n)
 	for i := range cookies {
-		resp, err := client.Post("http://"+ln.Addr().String()+"/login", "text/plain", nil)
-		if err != nil {
-			stop()
-			return nil, nil, err
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/login", nil))
+		res := w.Result()
+		if len(res.Cookies()) == 0 {
+			return nil, nil, fmt.Errorf("login gave no cookie (status %d)", res.StatusCode)
 		}
-		resp.Body.Close()
-		if len(resp.Cookies()) == 0 {
-			stop()
-			return nil, nil, fmt.Errorf("login gave no cookie (status %d)", resp.StatusCode)
-		}
-		ck := resp.Cookies()[0]
+		ck := res.Cookies()[0]
 		cookies[i] = ck.Name + "=" + ck.Value
 	}
-	return cookies, stop, nil
+	return h, cookies, nil
 }
 
 // errNoRedis reports that redis-server is not installed.
@@ -319,18 +323,26 @@ func startRedis(ctx context.Context, e *env) (addr, version string, err error) {
 	}
 }
 
-// runE2E measures the servers with wrk. They take turns of cfg.e2eTurn,
-// cfg.e2eD per server and number of connections in all; a row gives the
-// median turn. Servers that cannot start (no redis-server) are left out
-// with a note; without wrk the whole comparison is a note.
+// runE2E measures the servers with wrk: turns of cfg.e2eTurn, cfg.e2eD per
+// server and number of connections in all. Servers that cannot start (no
+// redis-server) are left out with a note; without wrk the whole comparison
+// is a note.
 func runE2E(ctx context.Context, e *env) (*e2eResult, error) {
 	res := &e2eResult{}
-	rows, notes, err := res.run(ctx, e)
-	res.rows, res.notes = rows, notes
+	var err error
+	res.rows, res.notes, err = runServers(ctx, e, e2eServers(res), e.cfg.e2eSessions, e.cfg.e2eConns, e.cfg.e2eD, e.cfg.e2eTurn)
 	return res, err
 }
 
-func (res *e2eResult) run(ctx context.Context, e *env) (rows []e2eRow, notes []string, err error) {
+// runServers is the end-to-end harness: it starts the servers, each on a
+// loopback port of its own with n sessions, warms each up, and measures
+// them with wrk at each number of connections in conns, in turns of turn,
+// d per server and number of connections in all, in reverse order every
+// other round. A row gives a server's median turn and its median ratio to
+// the first server's turn of the same round. Servers that cannot start
+// because redis-server is missing are left out with a note; without wrk
+// the result is a note.
+func runServers(ctx context.Context, e *env, list []e2eServer, n int, conns []int, d, turn time.Duration) (rows []e2eRow, notes []string, err error) {
 	bin, err := exec.LookPath("wrk")
 	if err != nil {
 		return nil, []string{"wrk is not installed (apt-get install wrk): the end-to-end comparison was skipped."}, nil
@@ -340,40 +352,38 @@ func (res *e2eResult) run(ctx context.Context, e *env) (rows []e2eRow, notes []s
 		name, url, script string
 	}
 	var servers []running
-	for _, srv := range e2eServers(res) {
-		if e.cfg.targets != nil && !strings.HasPrefix(srv.name, "floor") && !e.cfg.targets.MatchString(srv.name) {
+	for _, srv := range list {
+		if e.cfg.targets != nil && srv.name != nameFloor && !e.cfg.targets.MatchString(srv.name) {
 			continue
+		}
+		h, cookies, err := srv.start(ctx, e, n)
+		if errors.Is(err, errNoRedis) {
+			notes = append(notes, fmt.Sprintf("%s: left out: %v.", srv.name, err))
+			continue
+		}
+		if err != nil {
+			return nil, notes, fmt.Errorf("%s: %w", srv.name, err)
 		}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, notes, err
 		}
-		cookies, stop, err := srv.start(ctx, e, ln, e.cfg.e2eSessions)
-		if errors.Is(err, errNoRedis) {
-			ln.Close()
-			notes = append(notes, fmt.Sprintf("%s: left out: %v.", srv.name, err))
-			continue
-		}
-		if err != nil {
-			ln.Close()
-			return nil, notes, fmt.Errorf("%s: %w", srv.name, err)
-		}
-		defer stop()
+		defer serve(h, ln)()
 		script, err := wrkScript(e.dir, cookies)
 		if err != nil {
 			return nil, notes, err
 		}
 		r := running{srv.name, "http://" + ln.Addr().String() + "/read", script}
-		if e.cfg.maxOps == 0 { // warm-up: connections, caches
-			if _, _, err := e2eTurn(ctx, bin, r.script, r.url, maxInt(e.cfg.e2eConns), 2*time.Second); err != nil {
+		if e.cfg.maxOps == 0 { // warm-up: connections, caches; not in a smoke run
+			if _, _, err := e2eTurn(ctx, bin, r.script, r.url, maxInt(conns), 2*time.Second); err != nil {
 				return nil, notes, fmt.Errorf("%s: %w", srv.name, err)
 			}
 		}
 		servers = append(servers, r)
 		logf(e.cfg, "   %s: %d sessions", srv.name, len(cookies))
 	}
-	rounds := max(1, int(e.cfg.e2eD/e.cfg.e2eTurn))
-	for _, c := range e.cfg.e2eConns {
+	rounds := max(1, int(d/turn))
+	for _, c := range conns {
 		turns := make([][]e2eRow, len(servers))
 		for r := range rounds {
 			for j := range servers {
@@ -381,7 +391,7 @@ func (res *e2eResult) run(ctx context.Context, e *env) (rows []e2eRow, notes []s
 				if r%2 == 1 {
 					i = len(servers) - 1 - j
 				}
-				w, allocs, err := e2eTurn(ctx, bin, servers[i].script, servers[i].url, c, e.cfg.e2eTurn)
+				w, allocs, err := e2eTurn(ctx, bin, servers[i].script, servers[i].url, c, turn)
 				if err != nil {
 					return rows, notes, fmt.Errorf("%s: %w", servers[i].name, err)
 				}
@@ -398,7 +408,7 @@ func (res *e2eResult) run(ctx context.Context, e *env) (rows []e2eRow, notes []s
 			}
 			row := e2eRow{medianTurn(ws), median(allocs)}
 			row.server, row.conns, row.ratio = srv.name, c, median(ratios)
-			logf(e.cfg, "   %-40s %3d connections: %8.0f requests/s (%.2f×), %.0f allocs/request, p99 %v", row.server, c, row.rps, row.ratio, row.allocs, row.p99)
+			logf(e.cfg, "   %-48s %3d connections: %8.0f requests/s (%.2f×), %.0f allocs/request, p99 %v", row.server, c, row.rps, row.ratio, row.allocs, row.p99)
 			rows = append(rows, row)
 		}
 	}
@@ -458,7 +468,7 @@ func e2eMarkdown(b *strings.Builder, res *e2eResult, cfg *config) {
 		"during the turn divided by its requests (server, session manager, store and driver together). "+
 		"PostgreSQL pools have %d connections, each server its own schema; the Redis pool (redigo) has %d, on a %s this program starts on a free port, without persistence. "+
 		"The floor is a bare net/http handler doing one pgx SELECT for the cookie's token, with nothing else; the map keeps sessions in a Go map behind a RWMutex; no server has a router. "+
-		"httpsession and scs run with their defaults (24 h lifetime, no idle timeout); sqlsession with its defaults (hashed tokens, versions). "+
+		"httpsession and scs run with their defaults (24 h lifetime, no idle timeout); sqlsession with its defaults (hashed tokens, versions), and for the row so marked with the session cache on (room for every session). "+
 		"wrk, the servers, PostgreSQL and Redis share the %d cores.\n\n",
 		cfg.e2eSessions, cfg.e2eTurn, cfg.e2eD, cfg.pool, cfg.pool, redis, runtime.NumCPU())
 	b.WriteString("| server | connections | requests/s | × floor | allocs/request | latency p50 | latency p99 | socket errors |\n|---|--:|--:|--:|--:|--:|--:|--:|\n")
@@ -486,7 +496,7 @@ func e2eGoals(b *strings.Builder, rows []e2eRow) {
 	}
 	slices.Sort(conns)
 	for _, c := range conns {
-		hs, ok := byConns[c]["httpsession + sqlsession (pgxstore)"]
+		hs, ok := byConns[c][nameHTTPSession]
 		if !ok {
 			continue
 		}
@@ -497,11 +507,17 @@ func e2eGoals(b *strings.Builder, rows []e2eRow) {
 			return "**missed**"
 		}
 		fmt.Fprintf(b, "- %d connections: httpsession at %.2f× the floor (goal ≥ 0.95×: %s)", c, hs.ratio, verdict(hs.ratio >= 0.95))
-		if rd, ok := byConns[c]["scs + scs redisstore"]; ok {
+		if rd, ok := byConns[c][nameScsRedis]; ok {
 			fmt.Fprintf(b, "; scs on Redis at %.2f× (goal: httpsession ahead: %s)", rd.ratio, verdict(hs.ratio > rd.ratio))
 		}
-		if sc, ok := byConns[c]["scs + sqlsession (scsstore, pgxstore)"]; ok {
+		if sc, ok := byConns[c][nameScsCore]; ok {
 			fmt.Fprintf(b, "; allocations per request %.0f, scs on the same store %.0f", hs.allocs, sc.allocs)
+		}
+		if rd, ok := byConns[c][nameScsRedis]; ok {
+			fmt.Fprintf(b, ", scs on Redis %.0f", rd.allocs)
+		}
+		if hc, ok := byConns[c][nameHTTPCached]; ok {
+			fmt.Fprintf(b, "; with the session cache httpsession at %.2f×", hc.ratio)
 		}
 		b.WriteString(".\n")
 	}

@@ -2,13 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -16,12 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	scspgx "github.com/alexedwards/scs/pgxstore"
-	"github.com/jackc/pgx/v5"
-
-	"github.com/sqlsession/sqlsession"
-	"github.com/sqlsession/sqlsession/scsstore"
 )
 
 // wrkRow is one wrk run.
@@ -37,186 +26,27 @@ type wrkRow struct {
 // wrkSessions is how many sessions the requests take turns on.
 const wrkSessions = 100
 
-// wrkServer is a server under wrk: it serves GET /read, which answers 200
-// with the session's user, or 404 without a session.
-type wrkServer struct {
-	name string
-	// start serves on ln and returns the cookies of wrkSessions sessions.
-	start func(ctx context.Context, e *env, ln net.Listener) (cookies []string, stop func(), err error)
-}
-
-func wrkServers() []wrkServer {
-	return []wrkServer{
-		{"floor: net/http + one pgx SELECT", startWrkFloor},
-		{"scs + sqlsession (scsstore, pgxstore)", startWrkScs(true)},
-		{"scs + scs pgxstore", startWrkScs(false)},
+// wrkServers are the servers of the report's shorter wrk section: the
+// floor and scs on sqlsession and on its own pgxstore, from the end-to-end
+// comparison (e2e.go).
+func wrkServers() []e2eServer {
+	return []e2eServer{
+		{nameFloor, startE2EFloor},
+		{nameScsCore, startE2EScs(scsOnCore)},
+		{nameScsPgx, startE2EScs(scsOnPgx)},
 	}
 }
 
-func startWrkFloor(ctx context.Context, e *env, ln net.Listener) ([]string, func(), error) {
-	in, err := openPgxFloor(ctx, e)
-	if err != nil {
-		return nil, nil, err
-	}
-	f := in.impl.(*pgxFloor)
-	tokens := make([]string, wrkSessions)
-	for i := range tokens {
-		tokens[i] = sqlsession.NewToken()
-	}
-	if err := in.seed(ctx, tokens, []byte("user"), defaultExpiry()); err != nil {
-		return nil, nil, err
-	}
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := r.Cookie("session")
-		if err != nil {
-			http.NotFound(w, r)
-			return
-		}
-		var data []byte
-		err = f.p.QueryRow(r.Context(), f.q.find, c.Value, time.Now().UnixMilli()).Scan(&data)
-		if errors.Is(err, pgx.ErrNoRows) {
-			http.NotFound(w, r)
-			return
-		}
-		if err != nil {
-			http.Error(w, err.Error(), 500)
-			return
-		}
-		w.Write(data)
-	})
-	cookies := make([]string, len(tokens))
-	for i, t := range tokens {
-		cookies[i] = "session=" + t
-	}
-	return cookies, serve(h, ln), nil
-}
-
-func startWrkScs(core bool) func(context.Context, *env, net.Listener) ([]string, func(), error) {
-	return func(ctx context.Context, e *env, ln net.Listener) ([]string, func(), error) {
-		sm := newSessionManager()
-		if core {
-			s, err := coreOnPgx(ctx, e, nil, sqlsession.Options{})
-			if err != nil {
-				return nil, nil, err
-			}
-			sm.Store = scsstore.New(s)
-		} else {
-			schema, err := e.pgSchema(ctx)
-			if err != nil {
-				return nil, nil, err
-			}
-			p, err := e.pgPool(ctx, schema, nil)
-			if err != nil {
-				return nil, nil, err
-			}
-			if err := createScsTable(ctx, pgxExec(p), "postgres"); err != nil {
-				return nil, nil, err
-			}
-			sm.Store = scspgx.NewWithCleanupInterval(p, 0)
-		}
-		mux := http.NewServeMux()
-		mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-			sm.Put(r.Context(), "user", "user")
-		})
-		mux.HandleFunc("GET /read", func(w http.ResponseWriter, r *http.Request) {
-			u := sm.GetString(r.Context(), "user")
-			if u == "" {
-				http.NotFound(w, r)
-				return
-			}
-			io.WriteString(w, u)
-		})
-		stop := serve(sm.LoadAndSave(mux), ln)
-		client := &http.Client{Timeout: 10 * time.Second}
-		defer client.CloseIdleConnections()
-		cookies := make([]string, wrkSessions)
-		for i := range cookies {
-			resp, err := client.Post("http://"+ln.Addr().String()+"/login", "text/plain", nil)
-			if err != nil {
-				stop()
-				return nil, nil, err
-			}
-			resp.Body.Close()
-			if len(resp.Cookies()) == 0 {
-				stop()
-				return nil, nil, fmt.Errorf("login gave no cookie (status %d)", resp.StatusCode)
-			}
-			ck := resp.Cookies()[0]
-			cookies[i] = ck.Name + "=" + ck.Value
-		}
-		return cookies, stop, nil
-	}
-}
-
-// runWrk measures read-only requests per second with wrk. The servers
-// run side by side and take turns of one second, -wrk-d/1s rounds per
-// number of connections; a row gives the median turn. Without wrk it returns
-// a note.
+// runWrk measures read-only requests per second with wrk, through the
+// end-to-end harness: turns of one second, -wrk-d per server and number
+// of connections in all. Without wrk it returns a note.
 func runWrk(ctx context.Context, e *env) ([]wrkRow, string, error) {
-	bin, err := exec.LookPath("wrk")
-	if err != nil {
-		return nil, "wrk is not installed (apt-get install wrk): the end-to-end runs were skipped.", nil
+	rows, notes, err := runServers(ctx, e, wrkServers(), wrkSessions, e.cfg.wrkConns, e.cfg.wrkD, time.Second)
+	var out []wrkRow
+	for _, r := range rows {
+		out = append(out, r.wrkRow)
 	}
-	type running struct {
-		name, url, script string
-	}
-	var servers []running
-	defer e.close()
-	for _, srv := range wrkServers() {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, "", err
-		}
-		cookies, stop, err := srv.start(ctx, e, ln)
-		if err != nil {
-			ln.Close()
-			return nil, "", fmt.Errorf("%s: %w", srv.name, err)
-		}
-		defer stop()
-		script, err := wrkScript(e.dir, cookies)
-		if err != nil {
-			return nil, "", err
-		}
-		r := running{srv.name, "http://" + ln.Addr().String() + "/read", script}
-		// Warm-up: opens the pool's connections and fills caches (not
-		// in a smoke run, which checks that it works, not how fast).
-		if e.cfg.maxOps == 0 {
-			if _, err := wrkRun(ctx, bin, r.script, r.url, maxInt(e.cfg.wrkConns), time.Second); err != nil {
-				return nil, "", fmt.Errorf("%s: %w", srv.name, err)
-			}
-		}
-		servers = append(servers, r)
-	}
-	rounds := max(1, int(e.cfg.wrkD/time.Second))
-	var rows []wrkRow
-	for _, c := range e.cfg.wrkConns {
-		turns := make([][]wrkRow, len(servers))
-		for r := 0; r < rounds; r++ {
-			for j := range servers {
-				i := j
-				if r%2 == 1 {
-					i = len(servers) - 1 - j
-				}
-				w, err := wrkRun(ctx, bin, servers[i].script, servers[i].url, c, time.Second)
-				if err != nil {
-					return rows, "", fmt.Errorf("%s: %w", servers[i].name, err)
-				}
-				turns[i] = append(turns[i], w)
-			}
-		}
-		for i, srv := range servers {
-			row := medianTurn(turns[i])
-			row.server, row.conns = srv.name, c
-			var ratios []float64
-			for r := range turns[i] {
-				ratios = append(ratios, turns[i][r].rps/turns[0][r].rps)
-			}
-			row.ratio = median(ratios)
-			logf(e.cfg, "   %-40s %3d connections: %8.0f requests/s (%.2f×), p99 %v", row.server, c, row.rps, row.ratio, row.p99)
-			rows = append(rows, row)
-		}
-	}
-	return rows, "", nil
+	return out, strings.Join(notes, " "), err
 }
 
 // medianTurn sums up wrk turns: the median rate and latencies, and the
@@ -256,17 +86,6 @@ var (
 	wrkNon2xx = regexp.MustCompile(`Non-2xx or 3xx responses:\s+(\d+)`)
 	wrkSock   = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
 )
-
-func wrkRun(ctx context.Context, bin, script, url string, conns int, d time.Duration) (wrkRow, error) {
-	secs := max(1, int(d.Round(time.Second)/time.Second))
-	threads := min(conns, 2)
-	cmd := exec.CommandContext(ctx, bin, "-t"+strconv.Itoa(threads), "-c"+strconv.Itoa(conns), "-d"+strconv.Itoa(secs)+"s", "--latency", "-s", script, url)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return wrkRow{}, fmt.Errorf("wrk: %w: %s", err, out)
-	}
-	return parseWrk(string(out), conns)
-}
 
 // parseWrk reads wrk's report.
 func parseWrk(out string, conns int) (wrkRow, error) {
