@@ -1,6 +1,9 @@
 package sqlsession
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // mysqlSQL is the SQL that only MySQL and MariaDB speak.
 type mysqlSQL struct{}
@@ -11,6 +14,10 @@ func (mysqlSQL) types(l *Layout) columnTypes {
 		// Binary, so that owners compare byte for byte: the _bin
 		// collations of MySQL and MariaDB pad trailing spaces.
 		owner: "VARBINARY(255)",
+	}
+	if l.KeyPrefix != "" {
+		// Room for the prefix before the longest token.
+		ct.key = "VARCHAR(" + strconv.Itoa(MaxTokenLength+len(l.KeyPrefix)) + ") CHARACTER SET ascii COLLATE ascii_bin"
 	}
 	if l.JSON {
 		ct.data = "LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"

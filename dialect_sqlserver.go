@@ -1,6 +1,7 @@
 package sqlsession
 
 import (
+	"strconv"
 	"strings"
 	"time"
 )
@@ -12,6 +13,10 @@ func (sqlserverSQL) types(l *Layout) columnTypes {
 	ct := columnTypes{
 		key: "NVARCHAR(255) COLLATE Latin1_General_BIN2", data: "VARBINARY(MAX)", time: "BIGINT", integer: "BIGINT",
 		owner: "NVARCHAR(255) COLLATE Latin1_General_100_BIN2",
+	}
+	if l.KeyPrefix != "" {
+		// Room for the prefix before the longest token.
+		ct.key = "NVARCHAR(" + strconv.Itoa(MaxTokenLength+len(l.KeyPrefix)) + ") COLLATE Latin1_General_BIN2"
 	}
 	if l.JSON {
 		ct.data = "NVARCHAR(MAX)"
