@@ -2,6 +2,8 @@ package sqlsessiontest
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -20,6 +22,10 @@ func (k *kit) sibling(t *testing.T, s *sqlsession.Store, keys ...[]byte) *sqlses
 }
 
 func testEncryptionHidesData(t *testing.T, k *kit) {
+	if k.layout.JSON {
+		k.refusesKeys(t)
+		return
+	}
 	key := sqlsession.NewKey()
 	s := k.open(t, sqlsession.Options{Keys: [][]byte{key}})
 	raw := k.sibling(t, s)
@@ -48,6 +54,10 @@ func testEncryptionHidesData(t *testing.T, k *kit) {
 // testEncryptionRowSwap copies one row's sealed data onto another row: it
 // must not open there, and the bad row is removed.
 func testEncryptionRowSwap(t *testing.T, k *kit) {
+	if k.layout.JSON {
+		k.refusesKeys(t)
+		return
+	}
 	s := k.open(t, sqlsession.Options{Keys: [][]byte{sqlsession.NewKey()}})
 	raw := k.sibling(t, s)
 	admin, user := sqlsession.NewToken(), sqlsession.NewToken()
@@ -64,6 +74,10 @@ func testEncryptionRowSwap(t *testing.T, k *kit) {
 }
 
 func testEncryptionKeyRotation(t *testing.T, k *kit) {
+	if k.layout.JSON {
+		k.refusesKeys(t)
+		return
+	}
 	k1, k2 := sqlsession.NewKey(), sqlsession.NewKey()
 	old := k.open(t, sqlsession.Options{Keys: [][]byte{k1}})
 	rotating := k.sibling(t, old, k2, k1)
@@ -84,6 +98,10 @@ func testEncryptionKeyRotation(t *testing.T, k *kit) {
 }
 
 func testCorruptRows(t *testing.T, k *kit) {
+	if k.layout.JSON {
+		k.refusesKeys(t)
+		return
+	}
 	s := k.open(t, sqlsession.Options{Keys: [][]byte{sqlsession.NewKey()}})
 	raw := k.sibling(t, s)
 	good := sqlsession.NewToken()
@@ -109,3 +127,36 @@ func testCorruptRows(t *testing.T, k *kit) {
 	}
 	wantData(t, s, good, []byte("fine"))
 }
+
+// refusesKeys checks that a Store with a JSON layout refuses encryption,
+// whose sealed bytes are not text, and accepts the same options without it.
+func (k *kit) refusesKeys(t *testing.T) {
+	t.Helper()
+	opts := sqlsession.Options{Layout: k.layout, PlainTokens: k.plain}
+	s, err := sqlsession.NewWithBackend(noBackend{}, sqlsession.SQLite, opts)
+	if err != nil {
+		t.Fatalf("NewWithBackend(JSON layout) = %v, want nil", err)
+	}
+	s.Close()
+	opts.Keys = [][]byte{sqlsession.NewKey()}
+	if _, err := sqlsession.NewWithBackend(noBackend{}, sqlsession.SQLite, opts); !errors.Is(err, sqlsession.ErrInvalidOptions) {
+		t.Fatalf("NewWithBackend(JSON layout, Keys) = %v, want ErrInvalidOptions", err)
+	}
+}
+
+// noBackend is a Backend that is never reached: New does no I/O.
+type noBackend struct{}
+
+var errNoBackend = errors.New("sqlsessiontest: no backend")
+
+func (noBackend) Exec(context.Context, string, ...any) (int64, error) { return 0, errNoBackend }
+func (noBackend) QueryRow(context.Context, string, ...any) sqlsession.Row {
+	return errRow{}
+}
+func (noBackend) Query(context.Context, string, ...any) (sqlsession.Rows, error) {
+	return nil, errNoBackend
+}
+
+type errRow struct{}
+
+func (errRow) Scan(...any) error { return errNoBackend }

@@ -64,6 +64,27 @@ type kit struct {
 	layout   sqlsession.Layout
 }
 
+// RunLayout is [Run] for one table layout and token mode: it checks the
+// contract on stores that all use layout, with plain tokens or hashed
+// ones, as a preset for another program's table (such as those of
+// nodesession) needs. With layout.JSON the data checked is text, and the
+// checks of encryption check that it is refused instead.
+func RunLayout(t *testing.T, newStore NewStore, layout sqlsession.Layout, plainTokens bool) {
+	k := &kit{newStore: newStore, plain: plainTokens, layout: layout}
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) { c.fn(t, k) })
+	}
+}
+
+// zeros returns n bytes of data: zero bytes, or with a JSON layout (text
+// columns, where PostgreSQL refuses NUL) n "x"s.
+func (k *kit) zeros(n int) []byte {
+	if k.layout.JSON {
+		return bytes.Repeat([]byte("x"), n)
+	}
+	return make([]byte, n)
+}
+
 // OtherLayout is the non-default [sqlsession.Layout] that [Run] checks
 // besides the default one: every column renamed, expiries as SQL
 // timestamps, and a key prefix.
@@ -243,6 +264,19 @@ func testRoundTrip(t *testing.T, k *kit) {
 		{"every byte", all, all},
 		{"invalid utf-8", []byte{0xff, 0xfe, 0xc3, 0x28}, []byte{0xff, 0xfe, 0xc3, 0x28}},
 		{"1 MiB", randomBytes(1 << 20), nil},
+	}
+	if k.layout.JSON {
+		unit := `{"k":"héllo ✓ 😀 \\u0000"}`
+		text := strings.Repeat(unit, 1<<20/len(unit))
+		tests = append(tests[:3], struct {
+			name string
+			data []byte
+			want []byte
+		}{"unicode text", []byte(strings.Repeat(unit, 30)), nil}, struct {
+			name string
+			data []byte
+			want []byte
+		}{"1 MiB of text", []byte(text), nil})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -658,18 +692,18 @@ func testConcurrentMixed(t *testing.T, k *kit) {
 func testTooLarge(t *testing.T, k *kit) {
 	s := k.open(t, sqlsession.Options{MaxDataSize: 1000})
 	token := sqlsession.NewToken()
-	err := s.Save(ctx(t), token, make([]byte, 1001), hour())
+	err := s.Save(ctx(t), token, k.zeros(1001), hour())
 	if !errors.Is(err, sqlsession.ErrTooLarge) {
 		t.Fatalf("Save(1001 bytes) = %v, want ErrTooLarge", err)
 	}
 	wantMiss(t, s, token)
-	mustSave(t, s, token, make([]byte, 1000), hour())
-	wantData(t, s, token, make([]byte, 1000))
+	mustSave(t, s, token, k.zeros(1000), hour())
+	wantData(t, s, token, k.zeros(1000))
 	// An oversized save leaves the session as it was.
-	if err := s.Save(ctx(t), token, make([]byte, 5000), hour()); !errors.Is(err, sqlsession.ErrTooLarge) {
+	if err := s.Save(ctx(t), token, k.zeros(5000), hour()); !errors.Is(err, sqlsession.ErrTooLarge) {
 		t.Fatalf("Save(5000 bytes) = %v, want ErrTooLarge", err)
 	}
-	wantData(t, s, token, make([]byte, 1000))
+	wantData(t, s, token, k.zeros(1000))
 }
 
 func testCancelledContext(t *testing.T, k *kit) {
