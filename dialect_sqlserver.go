@@ -88,7 +88,11 @@ func (sqlserverSQL) timeArg(t time.Time) any { return t }
 // changeLog is a table fed by one statement trigger on UPDATE and DELETE
 // that logs the old keys (the deleted pseudo-table). CREATE TRIGGER must
 // begin a batch, hence the EXEC. TRUNCATE TABLE fires no trigger: after
-// one, Cache.MaxAge is the bound.
+// one, Cache.MaxAge is the bound. Untested on a server (none runs in CI):
+// the SQL is pinned by testdata/sql/sqlserver-cache.golden and was checked
+// against the documented CREATE TRIGGER syntax (a DML trigger takes its
+// table's schema; one AFTER trigger may name UPDATE and DELETE; deleted
+// holds the old rows of both, and of MERGE's updates and deletes).
 func (sqlserverSQL) changeLog(c *changeSpec) changeSQL {
 	trg := c.d.ident(c.o.Schema, c.logName+"_trg")
 	obj := func(q string) string { return "N'" + q + "'" } // validated identifiers only

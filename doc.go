@@ -36,6 +36,27 @@
 // [Options.CleanupEvery] every N operations. [Store.Close] stops both and
 // waits for them. [Options.IdleTimeout] gives sliding expiry.
 //
+// # Session cache
+//
+// [Options.Cache] keeps recently read sessions in the Store's memory, so
+// that [Store.Find] and [Store.Lookup] of a hot session skip the database.
+// The table stays the source of truth: [Store.CreateTable] also installs a
+// change log (the table Options.Table + "_changes") and a trigger that
+// appends the key of every updated or deleted session to it in the same
+// transaction, whoever writes (another instance, the command line, another
+// program, SQL typed by hand). Each Store with the cache on reads that log
+// every [CacheOptions.PollInterval] (5 ms) and drops what it names, and
+// answers from memory only while its last read of the log began within
+// [CacheOptions.MaxLag] (50 ms): a change made anywhere is served stale for
+// at most that long, and a Store's own writes take effect on its own reads
+// at once. When the log cannot be read, the cache is emptied and bypassed
+// until it can. The trigger costs every update and delete of a session one
+// more row insert, cache or not; [Store.CacheStats] gives the counters. The
+// command "sqlsession create-table --cache" installs the same change log.
+// docs/scale.md in the repository has the measured staleness and costs, and
+// the cases where only [CacheOptions.MaxAge] bounds staleness (TRUNCATE on
+// MySQL and SQL Server, writes that fire no trigger).
+//
 // # Other database layers
 //
 // [Backend] is the small seam other modules implement to build a Store on
