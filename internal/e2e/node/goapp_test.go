@@ -55,7 +55,13 @@ func (e *env) startGo(t *testing.T, change func(*httpsession.Config)) *goApp {
 	if err := store.CreateTable(ctx); err != nil {
 		t.Fatalf("CreateTable() on the table %s made = %v", e.p.name, err)
 	}
-	cfg := httpsession.Config{InsecureCookie: true} // plain HTTP, as the Node apps
+	cfg := httpsession.Config{
+		InsecureCookie: true, // plain HTTP, as the Node apps
+		// The error in the response, for the test's failure message.
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			http.Error(w, "go app: "+err.Error(), http.StatusInternalServerError)
+		},
+	}
 	if e.p.koa {
 		cfg.Cookie = httpsession.KoaCookie{Keys: secrets}
 	} else {
