@@ -93,6 +93,18 @@
 // token changes (a new session, Renew, Destroy) or [Session.SetPersistent]
 // changes the cookie's kind.
 //
+// # Sharing sessions with Node.js
+//
+// [Config.Cookie] chooses how the token travels: [ExpressCookie] speaks
+// express-session's signed "connect.sid" cookie, [KoaCookie] Koa's
+// "koa.sid" with its "koa.sid.sig" signature. On a Store made from a
+// nodesession preset (the table of the Node.js app's session store), a Go
+// service and the Node.js app then serve the same sessions side by side:
+// the Manager keeps each session as the Node.js middleware does (its
+// "cookie" object, its expiry rules, the keys a request did not change
+// byte for byte), and sends the cookie again with every write, as the
+// middleware does. See the repository's docs/migrating-from-node.md.
+//
 // # Expiry
 //
 // A session ends [Config.Lifetime] (default 24h) after it began or was last
@@ -105,6 +117,7 @@
 // [Manager.Load] and [Manager.Commit] are the two halves of Handler, for
 // frameworks that do not hand an [http.ResponseWriter] around:
 // [Manager.Token] reads the token from a request's cookies, [NewContext]
-// puts the session where [From] finds it, and [SetCookie] writes the cookie
-// that Commit returns.
+// puts the session where [From] finds it, and [Manager.SetCookie] writes the
+// cookie that Commit returns (with the default codec, the package's
+// [SetCookie] does the same).
 package httpsession
