@@ -134,78 +134,75 @@ func (tb table) expiry(t *testing.T, sid string) time.Time {
 // near reports whether a is within d of b.
 func near(a, b time.Time, d time.Duration) bool { return a.Sub(b).Abs() <= d }
 
-// TestNodeApps checks the facts the presets and codecs rest on against the
+// testNodeApp checks the facts the presets and codecs rest on against the
 // real packages: the cookie each framework sets, the key and JSON each
 // store writes and the expiry column it keeps, with Node.js alone.
-func TestNodeApps(t *testing.T) {
-	eachPair(t, func(t *testing.T, e *env) {
-		node := e.startNode(t, func(c *nodeConfig) { c.MaxAge = time.Hour })
-		b := newBrowser(t)
-		b.want("POST", node.url, "/login?user=ada", "ok")
-		login := time.Now()
-		b.want("POST", node.url, "/set?k=color&v=red", "ok")
-		b.want("GET", node.url, "/whoami", "user=ada")
-		b.want("GET", node.url, "/keys", "color,node,user")
+func testNodeApp(t *testing.T, e *env, node *nodeApp, _ *goApp) {
+	b := newBrowser(t)
+	b.want("POST", node.url, "/login?user=ada", "ok")
+	login := time.Now()
+	b.want("POST", node.url, "/set?k=color&v=red", "ok")
+	b.want("GET", node.url, "/whoami", "user=ada")
+	b.want("GET", node.url, "/keys", "color,node,user")
 
-		// The cookie, signed with the first secret.
-		sid := sidOf(b, e.p.koa, secrets[:1])
-		if sid == "" {
-			t.Fatalf("no session cookie signed with the first secret in %v", b.cookies)
-		}
-		if len(sid) != 32 || strings.Trim(sid, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
-			t.Errorf("sid %q: want 32 characters of base64url (uid-safe(24))", sid)
-		}
+	// The cookie, signed with the first secret.
+	sid := sidOf(b, e.p.koa, secrets[:1])
+	if sid == "" {
+		t.Fatalf("no session cookie signed with the first secret in %v", b.cookies)
+	}
+	if len(sid) != 32 || strings.Trim(sid, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+		t.Errorf("sid %q: want 32 characters of base64url (uid-safe(24))", sid)
+	}
 
-		// The row: the key, the JSON, the expiry.
-		data, ok := e.tb.row(t, sid)
-		if !ok {
-			t.Fatalf("no row for key %q", e.p.layout.KeyPrefix+sid)
+	// The row: the key, the JSON, the expiry.
+	data, ok := e.tb.row(t, sid)
+	if !ok {
+		t.Fatalf("no row for key %q", e.p.layout.KeyPrefix+sid)
+	}
+	f, err := fields(data)
+	if err != nil {
+		t.Fatalf("stored data %q: %v", data, err)
+	}
+	if string(f["user"]) != `"ada"` || string(f["node"]) != `1` || string(f["color"]) != `"red"` {
+		t.Errorf("stored data %s: want user ada, node 1, color red", data)
+	}
+	var cookie map[string]any
+	if err := json.Unmarshal(f["cookie"], &cookie); err != nil {
+		t.Fatalf("stored cookie %s: %v", f["cookie"], err)
+	}
+	exp := e.tb.expiry(t, sid)
+	if e.p.koa {
+		// koa-generic-session keeps the cookie's options: maxAge, no expires.
+		if cookie["maxAge"] != float64(time.Hour.Milliseconds()) || cookie["expires"] != nil || cookie["signed"] != true {
+			t.Errorf("stored cookie %s: want koa's options, maxAge 3600000 and no expires", f["cookie"])
 		}
-		f, err := fields(data)
-		if err != nil {
-			t.Fatalf("stored data %q: %v", data, err)
+	} else {
+		// express-session keeps originalMaxAge and expires (ISO); the
+		// column follows expires when the JSON is written, and later
+		// touches move the column only.
+		if cookie["originalMaxAge"] != float64(time.Hour.Milliseconds()) {
+			t.Errorf("stored cookie %s: want originalMaxAge 3600000", f["cookie"])
 		}
-		if string(f["user"]) != `"ada"` || string(f["node"]) != `1` || string(f["color"]) != `"red"` {
-			t.Errorf("stored data %s: want user ada, node 1, color red", data)
+		s, _ := cookie["expires"].(string)
+		jexp, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil || !strings.HasSuffix(s, "Z") {
+			t.Errorf("stored cookie.expires %q: want an ISO time in UTC (%v)", s, err)
+		} else if exp.Before(jexp.Add(-time.Second)) {
+			t.Errorf("expiry column %v is before the stored cookie.expires %v", exp, jexp)
 		}
-		var cookie map[string]any
-		if err := json.Unmarshal(f["cookie"], &cookie); err != nil {
-			t.Fatalf("stored cookie %s: %v", f["cookie"], err)
-		}
-		exp := e.tb.expiry(t, sid)
-		if e.p.koa {
-			// koa-generic-session keeps the cookie's options: maxAge, no expires.
-			if cookie["maxAge"] != float64(time.Hour.Milliseconds()) || cookie["expires"] != nil || cookie["signed"] != true {
-				t.Errorf("stored cookie %s: want koa's options, maxAge 3600000 and no expires", f["cookie"])
-			}
-		} else {
-			// express-session keeps originalMaxAge and expires (ISO); the
-			// column follows expires when the JSON is written, and later
-			// touches move the column only.
-			if cookie["originalMaxAge"] != float64(time.Hour.Milliseconds()) {
-				t.Errorf("stored cookie %s: want originalMaxAge 3600000", f["cookie"])
-			}
-			s, _ := cookie["expires"].(string)
-			jexp, err := time.Parse(time.RFC3339Nano, s)
-			if err != nil || !strings.HasSuffix(s, "Z") {
-				t.Errorf("stored cookie.expires %q: want an ISO time in UTC (%v)", s, err)
-			} else if exp.Before(jexp.Add(-time.Second)) {
-				t.Errorf("expiry column %v is before the stored cookie.expires %v", exp, jexp)
-			}
-		}
-		if !near(exp, login.Add(time.Hour), time.Minute) {
-			t.Errorf("expiry column = %v, want about %v (an hour after the login)", exp.UTC(), login.Add(time.Hour).UTC())
-		}
+	}
+	if !near(exp, login.Add(time.Hour), time.Minute) {
+		t.Errorf("expiry column = %v, want about %v (an hour after the login)", exp.UTC(), login.Add(time.Hour).UTC())
+	}
 
-		// A cookie signed with the second secret still works.
-		old := newBrowser(t)
-		setSession(old, e.p.koa, sid, secrets[1])
-		old.want("GET", node.url, "/whoami", "user=ada")
+	// A cookie signed with the second secret still works.
+	old := newBrowser(t)
+	setSession(old, e.p.koa, sid, secrets[1])
+	old.want("GET", node.url, "/whoami", "user=ada")
 
-		b.want("POST", node.url, "/logout", "ok")
-		if _, ok := e.tb.row(t, sid); ok {
-			t.Errorf("the row of %q is still there after the log-out", sid)
-		}
-		old.want("GET", node.url, "/whoami", "user=")
-	})
+	b.want("POST", node.url, "/logout", "ok")
+	if _, ok := e.tb.row(t, sid); ok {
+		t.Errorf("the row of %q is still there after the log-out", sid)
+	}
+	old.want("GET", node.url, "/whoami", "user=")
 }

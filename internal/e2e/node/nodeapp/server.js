@@ -21,7 +21,8 @@
 // stdin closes (the test that started it is gone).
 //
 // Routes (the Go application of the tests has the same ones):
-//   POST /login?user=X    a new session (the old one destroyed), user=X and node=1
+//   POST /login?user=X    a new session (the old one destroyed), user=X and node=1;
+//                         &maxAge=MS sets this session's cookie maxAge
 //   GET  /whoami          "user=X" ("user=" when signed out)
 //   GET  /get?k=K         the value of K, as JSON ("" when missing)
 //   POST /set?k=K&v=V     sets K to the string V
@@ -112,6 +113,7 @@ async function express() {
   a.post('/login', (req, res) => {
     req.session.regenerate((err) => {
       if (err) return res.status(500).send(String(err));
+      if (req.query.maxAge) req.session.cookie.maxAge = Number(req.query.maxAge);
       req.session.user = req.query.user;
       req.session.node = 1;
       req.session.save(done(res));
@@ -171,6 +173,7 @@ async function koa() {
     switch (route) {
       case 'POST /login':
         await ctx.regenerateSession();
+        if (q.maxAge) ctx.session.cookie.maxAge = Number(q.maxAge);
         ctx.session.user = q.user;
         ctx.session.node = 1;
         ctx.body = 'ok';
