@@ -115,6 +115,13 @@ if err != nil {
 		after:   "if err != nil {\n\tlog.Fatal(err)\n}",
 	},
 	{
+		name:    "otelsession",
+		readme:  "otelsession/README.md",
+		get:     []string{"github.com/sqlsession/sqlsession/otelsession", "github.com/jackc/pgx/v5"},
+		imports: []string{"database/sql", "log", "os", "github.com/sqlsession/sqlsession", "github.com/sqlsession/sqlsession/otelsession", "_ github.com/jackc/pgx/v5/stdlib"},
+		before:  openDB,
+	},
+	{
 		name:    "dsn",
 		readme:  "dsn/README.md",
 		get:     []string{"github.com/sqlsession/sqlsession/dsn", "github.com/jackc/pgx/v5", "github.com/go-sql-driver/mysql", "modernc.org/sqlite"},
