@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 )
 
@@ -129,17 +130,27 @@ func (s *Store) lockSweep(ctx context.Context) (release func(), ok bool, err err
 // [Options.CleanupEvery]) calls it.
 //
 // By default it paces itself so that a large backlog never stalls live
-// traffic (see [Options.CleanupPause]): each batch is sized to take about
-// two milliseconds, at most [Options.CleanupBatchSize] rows; the pause after
-// it keeps cleanup to about a quarter of the time; and before each batch a
-// probe (the Find statement for a key no session has, through the same
-// Backend) compares the database's latency with the fastest seen: while it
-// is markedly slower, DeleteExpired waits longer and shrinks its batches.
+// traffic (see [Options.CleanupPause]) and still drains at thousands of rows
+// a second where the database allows: the pause after each batch keeps
+// cleanup to a share of the time (a duty cycle on the time the batches
+// took), and before each batch a probe (the Find statement for a key no
+// session has, through the same Backend) compares the database's latency
+// with its usual one: while it is markedly slower, DeleteExpired waits
+// longer. On PostgreSQL, MySQL and MariaDB batches grow to
+// [Options.CleanupBatchSize] rows and take a quarter of the time. On SQLite,
+// where a batch holds up every other statement, each is sized to take about
+// what a live read does (a few hundred microseconds), they take a tenth of
+// the time, and a batch that stalled (a checkpoint of the write-ahead log)
+// is followed by a pause 200 times as long.
+//
 // Statements take short locks: on PostgreSQL the batch is a bounded set of
-// keys picked through the expiry index with SKIP LOCKED; on MySQL and
-// MariaDB the keys are read without locks and then deleted by primary key,
-// so that no gap lock holds up a live insert; on SQLite the write lock is
-// released between batches.
+// keys picked through the expiry index with SKIP LOCKED, committed without
+// waiting for the disk (synchronous_commit off for that transaction only: a
+// crash can undo the last batches, whose rows the next sweep deletes; call
+// DeleteExpired outside transactions of your own); on MySQL and MariaDB the
+// keys are read without locks and then deleted by primary key, so that no
+// gap lock holds up a live insert; on SQLite the write lock is released
+// between batches.
 func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 	return s.deleteExpired(ctx, false)
 }
@@ -301,48 +312,57 @@ func (s *Store) probe(ctx context.Context) time.Duration {
 
 // Adaptive pacing of DeleteExpired (Options.CleanupPause 0).
 const (
-	// A batch should take paceProbes times the typical probe (what a live
-	// read takes), within paceTargetMin and paceTargetMax, and at least
-	// twice its fixed cost (the round trip and the commit): short enough
-	// that a statement queued behind it (on SQLite, every statement of a
-	// one-connection pool) barely notices.
-	paceProbes                   = 8
-	paceTargetMin, paceTargetMax = 500 * time.Microsecond, 4 * time.Millisecond
-	// paceDuty is the share of time that cleanup takes while nothing is
-	// slow.
-	paceDuty = 0.25
-	// Where a writer blocks every other statement (SQLite), a batch that
-	// takes paceStall times as long as its rows should, and over
-	// paceStallMin (a checkpoint, an fsync, a busy machine), held live
-	// statements up: the pause after it is paceStallPause times as long,
-	// so that stalls take about half a percent of the time and stay out of
-	// the live p99.
-	paceStall, paceStallPause = 4, 200
-	paceStallMin              = 5 * time.Millisecond
-)
-
-const (
 	// paceFirst and paceMin bound the batch size from below: the first
 	// batch, and the smallest.
 	paceFirst, paceMin = 50, 10
+
+	// On a server, a batch holds up no live statement (it locks only
+	// expired rows): it takes its CPU, disk and WAL share, which the duty
+	// cycle bounds. Batches double up to Options.CleanupBatchSize, and halve
+	// while one takes longer than paceServerSlow (a batch size far larger
+	// than the default, or an overloaded server). paceDuty is the share of
+	// time that cleanup takes while nothing is slow.
+	paceDuty       = 0.25
+	paceServerSlow = 100 * time.Millisecond
+
+	// Where a writer blocks every other statement (SQLite with one
+	// connection), a live statement that arrives during a batch waits for
+	// it, so a batch should take about what a live read does at its slow
+	// end: the slow end of the recent probes (before there are enough of
+	// them, paceProbes times the median one), within paceTargetMin and
+	// paceTargetMax. A tenth of the time (paceDutyBlocking) goes to such
+	// batches. A batch over paceStall times that target, paceStallMin and
+	// the slow end of the recent probes (a checkpoint of the write-ahead
+	// log, a busy machine) held live statements up longer than they wait
+	// anyway: the pause after it is paceStallPause times as long, so that
+	// stalls take about half a percent of the time and stay out of the live
+	// p99. They bound the speed of a large sweep on SQLite.
+	paceDutyBlocking             = 0.10
+	paceProbes                   = 4
+	paceTargetMin, paceTargetMax = 250 * time.Microsecond, 2 * time.Millisecond
+	paceStall, paceStallPause    = 3, 200
+	paceStallMin                 = 2 * time.Millisecond
+	// paceTail recent probes give the slow end of a live read: the third
+	// slowest, about their 95th percentile.
+	paceTail, paceTailRank = 64, 3
+
 	// A probe slower than paceSlow times the median one, and by more
-	// than paceSlack, finds the database busy.
-	paceSlow  = 2
-	paceSlack = 250 * time.Microsecond
-	// paceMaxWait bounds a pause; paceMaxBusy the extra wait before one
-	// batch while probes find the database busy, after which a batch of
-	// paceMin rows goes anyway: cleanup always makes progress.
+	// than paceSlack, finds the database busy: the sweep waits, up to
+	// paceBusyBatches times its last batch and at most paceMaxBusy before
+	// one batch, after which the batch goes anyway: cleanup always makes
+	// progress, at a smaller share of the time.
+	paceSlow        = 2
+	paceSlack       = 250 * time.Microsecond
+	paceBusyBatches = 8
+	paceMaxBusy     = 250 * time.Millisecond
+
+	// paceMaxWait bounds a pause.
 	paceMaxWait = 5 * time.Second
-	paceMaxBusy = 250 * time.Millisecond
-	// paceWindow is how many recent batches the cost model fits.
-	paceWindow = 8
 )
 
 // pacer sizes the batches of DeleteExpired and the pauses between them from
 // what it observes: how long each batch took and how fast the probes are.
-// It models a batch of n rows as taking fixed + n × perRow, fitted to the
-// last few batches. Its methods take durations, never the clock, so tests
-// drive it directly.
+// Its methods take durations, never the clock, so tests drive it directly.
 type pacer struct {
 	adaptive bool
 	blocking bool          // a batch holds up every other statement (SQLite)
@@ -354,8 +374,8 @@ type pacer struct {
 	waited   time.Duration // extra wait before the coming batch
 	backoff  time.Duration // the next extra wait while busy
 
-	samples [paceWindow]struct{ n, t float64 } // recent batches: rows, nanoseconds
-	seen    int
+	probes [paceTail]time.Duration // the recent probes, a ring
+	seen   int
 }
 
 func newPacer(o *Options, blocking bool) *pacer {
@@ -370,32 +390,15 @@ func newPacer(o *Options, blocking bool) *pacer {
 // batch returns the size of the next batch.
 func (p *pacer) batch() int { return p.size }
 
-// target is how long a batch should take, before its fixed cost.
+// target is how long a batch should take where it blocks live statements:
+// about as long as the slow end of a live read, or before enough probes,
+// paceProbes times the median one.
 func (p *pacer) target() time.Duration {
-	return min(max(time.Duration(paceProbes*float64(p.base)), paceTargetMin), paceTargetMax)
-}
-
-// model fits fixed + n × perRow (nanoseconds) to the recent batches. ok is
-// false before the first.
-func (p *pacer) model() (fixed, perRow float64, ok bool) {
-	k := min(p.seen, paceWindow)
-	if k == 0 {
-		return 0, 0, false
+	t := p.tail()
+	if t == 0 {
+		t = time.Duration(paceProbes * float64(p.base))
 	}
-	var sn, st, snn, snt float64
-	for _, s := range p.samples[:k] {
-		sn, st, snn, snt = sn+s.n, st+s.t, snn+s.n*s.n, snt+s.n*s.t
-	}
-	mn, mt := sn/float64(k), st/float64(k)
-	if v := snn/float64(k) - mn*mn; v > 0.01*mn*mn {
-		perRow = (snt/float64(k) - mn*mt) / v
-	}
-	if perRow <= 0 || perRow > mt/mn {
-		// Sizes too alike to tell, or noise: charge it all to the rows,
-		// which errs towards smaller batches.
-		perRow = mt / mn
-	}
-	return max(mt-perRow*mn, 0), perRow, true
+	return min(max(t, paceTargetMin), paceTargetMax)
 }
 
 // done records a batch of size rows that deleted n and took took, and
@@ -405,32 +408,44 @@ func (p *pacer) done(size int, n int64, took time.Duration) time.Duration {
 		return max(p.pause, 0)
 	}
 	p.took, p.waited = took, 0
-	fixed, perRow, ok := p.model()
-	if ok && p.blocking && float64(took) > paceStall*(fixed+perRow*float64(n)) && took > paceStallMin {
-		// A stall, not the rows' cost: leave the model alone, halve the
-		// batch, and give live traffic time to catch up.
-		p.size = min(max(p.size/2, paceMin, 1), p.max)
-		return min(time.Duration(paceStallPause*float64(took)), paceMaxWait)
+	full := n >= int64(size)
+	if !p.blocking {
+		switch {
+		case took > paceServerSlow:
+			p.size = max(p.size/2, min(paceMin, p.max))
+		case full:
+			p.size = min(2*p.size, p.max)
+		}
+		return min(time.Duration(float64(took)*(1-paceDuty)/paceDuty), paceMaxWait)
 	}
-	if n > 0 {
-		p.samples[p.seen%paceWindow] = struct{ n, t float64 }{float64(n), float64(took)}
-		p.seen++
-		fixed, perRow, _ = p.model()
+	t := p.target()
+	if took > paceStall*t && took > paceStallMin && took > p.tail() {
+		// Live traffic gets time to catch up. The batch halves, in case
+		// its rows were the cause; batches that follow at their target
+		// grow it back.
+		p.size = max(p.size/2, min(paceMin, p.max))
+		return min(paceStallPause*took, paceMaxWait)
 	}
-	next := 2 * p.size
-	if perRow > 0 {
-		budget := max(float64(p.target()), fixed) // at most half the batch is fixed cost
-		next = min(next, max(int(budget/perRow), p.size/2))
+	switch {
+	case took > t:
+		// Scale down to the target, the rows' cost being what scales.
+		p.size = max(int(float64(p.size)*float64(t)/float64(took)), min(paceMin, p.max))
+	case full:
+		p.size = min(p.size+max(p.size/4, 1), p.max)
 	}
-	// Alternate a quarter above and below, so that the model always sees
-	// batches of different sizes and can tell the fixed cost from the rows'.
-	if p.seen%2 == 0 {
-		next += next / 4
-	} else {
-		next -= next / 4
+	return min(time.Duration(float64(took)*(1-paceDutyBlocking)/paceDutyBlocking), paceMaxWait)
+}
+
+// tail returns the slow end of the recent probes: what live reads wait for
+// anyway.
+func (p *pacer) tail() time.Duration {
+	k := min(p.seen, paceTail)
+	if k < paceTail/2 {
+		return 0
 	}
-	p.size = min(max(next, paceMin, 1), p.max)
-	return min(time.Duration(float64(took)*(1-paceDuty)/paceDuty), paceMaxWait)
+	recent := p.probes // a copy, sorted
+	slices.Sort(recent[:k])
+	return recent[k-paceTailRank]
 }
 
 // probed records a probe that took d and returns how much longer to wait
@@ -439,6 +454,8 @@ func (p *pacer) probed(d time.Duration) time.Duration {
 	if !p.adaptive {
 		return 0
 	}
+	p.probes[p.seen%paceTail] = d
+	p.seen++
 	if p.base == 0 {
 		p.base = d
 		return 0
@@ -452,16 +469,17 @@ func (p *pacer) probed(d time.Duration) time.Duration {
 	} else {
 		p.base -= p.base / 16
 	}
+	limit := min(paceMaxBusy, paceBusyBatches*max(p.took, time.Millisecond))
 	if !busy {
 		p.backoff = 0
 		return 0
 	}
-	if p.waited >= paceMaxBusy {
+	if p.waited >= limit {
 		// Busy for long: go on.
 		p.waited, p.backoff = 0, 0
 		return 0
 	}
-	p.backoff = min(max(2*p.backoff, p.took, time.Millisecond), paceMaxBusy-p.waited)
+	p.backoff = min(max(2*p.backoff, p.took, time.Millisecond), limit-p.waited)
 	p.waited += p.backoff
 	return p.backoff
 }

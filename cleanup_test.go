@@ -246,28 +246,31 @@ func TestPacerSizesBatchesForTheTarget(t *testing.T) {
 		blocking bool
 		lo, hi   int // the settled batch size
 	}{
-		// 8 × a 100µs probe = 800µs of rows: 800 rows of 1µs, ±25%
-		// alternately, ±6% as the median of the probes is tracked.
-		{"fast rows", costModel{100 * time.Microsecond, time.Microsecond}, 100 * time.Microsecond, 5000, false, 550, 1100},
-		{"bounded by CleanupBatchSize", costModel{100 * time.Microsecond, time.Microsecond}, 100 * time.Microsecond, 300, false, 300, 300},
-		// A slow commit (5ms) dominates: the batch grows until the rows
-		// take as long as the commit, instead of shrinking to nothing.
-		{"fixed cost dominates", costModel{5 * time.Millisecond, time.Microsecond}, 100 * time.Microsecond, 100000, false, 3700, 6300},
-		// A fast probe (SQLite, 20µs) asks for 500µs (the floor): 50 rows
-		// of 10µs, but never under paceMin.
-		{"slow rows on SQLite", costModel{20 * time.Microsecond, 10 * time.Microsecond}, 20 * time.Microsecond, 1000, true, 37, 63},
-		{"very slow rows", costModel{0, time.Millisecond}, 20 * time.Microsecond, 1000, true, paceMin, paceMin},
+		// On a server batches double up to CleanupBatchSize: the duty
+		// cycle, not the size, bounds their share.
+		{"server", costModel{100 * time.Microsecond, time.Microsecond}, 100 * time.Microsecond, 5000, false, 5000, 5000},
+		{"server, bounded by CleanupBatchSize", costModel{100 * time.Microsecond, time.Microsecond}, 100 * time.Microsecond, 300, false, 300, 300},
+		// A slow commit (20ms) does not shrink them.
+		{"server, slow commit", costModel{20 * time.Millisecond, time.Microsecond}, 100 * time.Microsecond, 1000, false, 1000, 1000},
+		// Batches over paceServerSlow (100ms) halve: 100 to 200 rows of 1ms.
+		{"server, slow rows", costModel{0, time.Millisecond}, 100 * time.Microsecond, 1000, false, 100, 200},
+		// On SQLite a 20µs probe asks for 250µs (the floor): 23 rows of
+		// 10µs after a fixed 20µs, growing by a quarter and scaled back.
+		{"SQLite", costModel{20 * time.Microsecond, 10 * time.Microsecond}, 20 * time.Microsecond, 1000, true, 17, 29},
+		// Slower reads (500µs) ask for 500µs: 48 rows.
+		{"SQLite, slower reads", costModel{20 * time.Microsecond, 10 * time.Microsecond}, 500 * time.Microsecond, 1000, true, 36, 60},
+		{"SQLite, very slow rows", costModel{0, time.Millisecond}, 20 * time.Microsecond, 1000, true, paceMin, paceMin},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := newPacer(&Options{CleanupBatchSize: tt.max}, tt.blocking)
-			sizes := tt.db.run(p, 40, tt.probe)
+			sizes := tt.db.run(p, 80, tt.probe)
 			if sizes[0] != min(paceFirst, tt.max) {
 				t.Errorf("first batch = %d, want %d", sizes[0], min(paceFirst, tt.max))
 			}
-			for i, n := range sizes[20:] {
+			for i, n := range sizes[40:] {
 				if n < tt.lo || n > tt.hi {
-					t.Fatalf("batch %d = %d rows, want %d to %d (all: %v)", 20+i, n, tt.lo, tt.hi, sizes)
+					t.Fatalf("batch %d = %d rows, want %d to %d (all: %v)", 40+i, n, tt.lo, tt.hi, sizes)
 				}
 			}
 		})
@@ -285,13 +288,14 @@ func TestPacerPauses(t *testing.T) {
 	}{
 		{"fixed", Options{CleanupPause: 7 * time.Millisecond}, false, 3 * time.Millisecond, 7 * time.Millisecond},
 		{"none", Options{CleanupPause: -1}, false, 3 * time.Millisecond, 0},
-		{"adaptive: a quarter of the time", Options{}, false, 800 * time.Microsecond, 2400 * time.Microsecond},
-		// A batch ten times slower than its rows are (a checkpoint) held
-		// every statement up on SQLite: a pause 200 times as long.
+		{"adaptive on a server: a quarter of the time", Options{}, false, 800 * time.Microsecond, 2400 * time.Microsecond},
+		// On a server a slow batch held nobody up: the duty cycle.
+		{"slow batch on a server", Options{}, false, 10 * time.Millisecond, 30 * time.Millisecond},
+		{"adaptive on SQLite: a tenth of the time", Options{}, true, 300 * time.Microsecond, 2700 * time.Microsecond},
+		// A batch far over its target (a checkpoint) held every statement
+		// up on SQLite: a pause 200 times as long.
 		{"stall on SQLite", Options{}, true, 10 * time.Millisecond, 2 * time.Second},
 		{"long stall on SQLite", Options{}, true, 100 * time.Millisecond, paceMaxWait},
-		// On a server the same batch held nobody up: the duty cycle.
-		{"slow batch on a server", Options{}, false, 10 * time.Millisecond, 30 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -304,6 +308,31 @@ func TestPacerPauses(t *testing.T) {
 				t.Fatalf("done(%d, %d, %v) = %v, want %v", n, n, tt.took, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestPacerStallWithinLiveTail: on a machine where live reads are often
+// slow anyway, a batch no slower than their slow end is no stall.
+func TestPacerStallWithinLiveTail(t *testing.T) {
+	p := newPacer(&Options{CleanupBatchSize: 1000}, true)
+	db := costModel{20 * time.Microsecond, 5 * time.Microsecond}
+	p.probed(100 * time.Microsecond)
+	for i := 0; i < paceTail; i++ {
+		n := p.batch()
+		p.done(n, int64(n), db.took(n))
+		probe := 100 * time.Microsecond
+		if i%10 == 0 {
+			probe = 30 * time.Millisecond // one read in ten waits 30ms
+		}
+		p.probed(probe)
+	}
+	n := p.batch()
+	if got, want := p.done(n, int64(n), 10*time.Millisecond), 90*time.Millisecond; got != want {
+		t.Fatalf("pause after a 10ms batch = %v, want %v (the duty cycle)", got, want)
+	}
+	n = p.batch()
+	if got, want := p.done(n, int64(n), 40*time.Millisecond), paceMaxWait; got != want {
+		t.Fatalf("pause after a 40ms batch = %v, want %v (a stall)", got, want)
 	}
 }
 
@@ -323,8 +352,8 @@ func TestPacerBacksOffWhileProbesAreSlow(t *testing.T) {
 	db.run(p, 10, 200*time.Microsecond)
 	n := p.batch()
 	p.done(n, int64(n), db.took(n))
-	// The database turns slow: waits grow, up to paceMaxBusy in all, then
-	// a batch goes anyway.
+	// The database turns slow: waits grow, up to paceBusyBatches times the
+	// last batch in all, then a batch goes anyway.
 	var waits []time.Duration
 	var total time.Duration
 	for i := 0; i < 100; i++ {
@@ -343,8 +372,8 @@ func TestPacerBacksOffWhileProbesAreSlow(t *testing.T) {
 			t.Fatalf("waits = %v, want each longer than the last", waits)
 		}
 	}
-	if total != paceMaxBusy {
-		t.Fatalf("waits add up to %v, want %v", total, paceMaxBusy)
+	if want := min(paceBusyBatches*max(db.took(n), time.Millisecond), paceMaxBusy); total != want {
+		t.Fatalf("waits add up to %v, want %v", total, want)
 	}
 	// Back to normal: no wait.
 	p.done(n, int64(n), db.took(n))
