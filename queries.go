@@ -76,10 +76,13 @@ func (q *queries) dataArg(data []byte) any {
 		return string(data)
 	}
 	if data == nil {
-		return []byte{} // NOT NULL
+		return emptyData // NOT NULL
 	}
 	return data
 }
+
+// emptyData is an empty BLOB argument, boxed once: drivers only read it.
+var emptyData any = []byte{}
 
 // key returns the stored key of a token's key (hashed or plain).
 func (q *queries) key(k string) string {

@@ -263,9 +263,13 @@ func (s *Store) Delete(ctx context.Context, token string) (err error) {
 // deleteKey deletes one row, leaving a tombstone unless DeleteGrace is
 // negative, and returns how many rows it changed.
 func (s *Store) deleteKey(ctx context.Context, key string) (int64, error) {
-	query, args := s.q.delete, []any{key}
+	c := &deleteCall{}
+	query, args := s.q.delete, c.args[:1]
 	if s.tombstones() {
-		query, args = s.q.tombstone, []any{s.q.dataArg(nil), s.q.dead, s.graceVersion(), key}
+		query, args = s.q.tombstone, c.args[:]
+		c.args = [4]any{s.q.dataArg(nil), s.q.dead, s.graceVersion(), key}
+	} else {
+		c.args[0] = key
 	}
 	var n int64
 	err := s.retry(ctx, func() (err error) {
@@ -274,6 +278,13 @@ func (s *Store) deleteKey(ctx context.Context, key string) (int64, error) {
 	})
 	s.forget(key)
 	return n, err
+}
+
+// deleteCall holds the arguments of one delete, which escape through the
+// Backend's interface: one allocation for the array, built only in the form
+// the delete uses.
+type deleteCall struct {
+	args [4]any
 }
 
 // graceVersion is the version of a tombstone made now: the end of its
