@@ -342,9 +342,9 @@ const (
 	paceTargetMin, paceTargetMax = 250 * time.Microsecond, 2 * time.Millisecond
 	paceStall, paceStallPause    = 3, 200
 	paceStallMin                 = 2 * time.Millisecond
-	// paceTail recent probes give the slow end of a live read: the third
-	// slowest, about their 95th percentile.
-	paceTail, paceTailRank = 64, 3
+	// paceTail recent probes give the slow end of a live read: the second
+	// slowest, about their 97th percentile.
+	paceTail, paceTailRank = 64, 2
 
 	// A probe slower than paceSlow times the median one, and by more
 	// than paceSlack, finds the database busy: the sweep waits, up to

@@ -201,7 +201,7 @@ func cleanupOne(ctx context.Context, e *env, t cleanupTarget) ([]cleanupRow, err
 	defer cs.s.Close()
 	defer cs.nopause.Close()
 	plain, err := cleanupRun(ctx, e, t, cs, cs.s, modePlain, nil)
-	if err != nil {
+	if err != nil || !e.cfg.cleanupFast {
 		return []cleanupRow{plain}, err
 	}
 	paced, err := cleanupRun(ctx, e, t, cs, cs.nopause, modePaced, &plain)

@@ -46,6 +46,7 @@ type config struct {
 
 	cleanup     bool
 	cleanupRows int
+	cleanupFast bool          // also DeleteExpired with CleanupPause -1
 	cleanupIdle time.Duration // p99 window without cleanup
 
 	out     string // Markdown report; "" for none
@@ -74,6 +75,7 @@ func defaultConfig() *config {
 		e2eConns:    []int{64},
 		e2eSessions: 1000,
 		cleanupRows: 1_000_000,
+		cleanupFast: true,
 		cleanupIdle: 5 * time.Second,
 		pgDSN:       os.Getenv("SQLSESSION_TEST_POSTGRES_DSN"),
 		myDSN:       os.Getenv("SQLSESSION_TEST_MYSQL_DSN"),
@@ -118,6 +120,7 @@ func main() {
 	fs.IntVar(&cfg.e2eSessions, "e2e-sessions", cfg.e2eSessions, "end-to-end sessions per server")
 	fs.BoolVar(&cfg.cleanup, "cleanup", cfg.cleanup, "also measure Find p99 during DeleteExpired of -cleanup-rows expired rows (slow)")
 	fs.IntVar(&cfg.cleanupRows, "cleanup-rows", cfg.cleanupRows, "expired rows for -cleanup")
+	fs.BoolVar(&cfg.cleanupFast, "cleanup-fast", cfg.cleanupFast, "with -cleanup, also measure batches back to back (CleanupPause -1) on the expired rows inserted again")
 	fs.StringVar(&cfg.out, "out", "", "write the Markdown report to this file")
 	smoke := fs.Bool("smoke", false, "a few operations per cell: checks that everything runs")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
