@@ -63,25 +63,29 @@ type Options struct {
 
 	// CleanupBatchSize bounds the rows one batch of DeleteExpired removes,
 	// so that a large backlog never holds long locks. With adaptive pacing
-	// (CleanupPause 0) it is the largest batch: batches are sized to take
-	// a few milliseconds, often fewer rows. With a CleanupPause set, every
+	// (CleanupPause 0) it is the largest batch: on PostgreSQL, MySQL and
+	// MariaDB batches grow to it; on SQLite they are sized to take a few
+	// hundred microseconds, often fewer rows. With a CleanupPause set, every
 	// batch has this size. Default 1000.
 	CleanupBatchSize int
 
 	// CleanupPause sets how DeleteExpired paces its batches, which leaves
 	// the database time for live traffic while a large backlog drains.
-	// Default 0: adaptive. Each batch is sized from the time the last ones
-	// took, to about eight times a live read (0.5 to 4 ms, at most
-	// CleanupBatchSize rows); the pause after it keeps cleanup to about a
-	// quarter of the time; before each batch a probe (the Find statement
-	// for a key no session has, through the same Backend) is timed, and
-	// while it is markedly slower than usual the sweep waits longer (up to
-	// 250 ms a batch). On SQLite, where a writer blocks every other
-	// statement, a batch that stalls (a checkpoint) is followed by a pause
-	// 200 times as long, up to 5 s, so that stalls stay out of the live
-	// p99. Positive: batches of CleanupBatchSize with this fixed pause.
-	// Negative: batches of CleanupBatchSize back to back, as fast as the
-	// database goes (for a maintenance job with no live traffic).
+	// Default 0: adaptive, a duty cycle on the time the batches take. On
+	// PostgreSQL, MySQL and MariaDB batches grow to CleanupBatchSize rows
+	// and the pause after each is three times as long as it took (cleanup
+	// takes a quarter of the time). On SQLite, where a batch holds up every
+	// other statement, each batch is sized to take about as long as a slow
+	// live read (250 µs to 2 ms), the pause is nine times as long (a tenth
+	// of the time), and a batch that stalled (a checkpoint of the
+	// write-ahead log) is followed by a pause 200 times as long, up to 5 s,
+	// so that stalls stay out of the live p99. Before each batch a probe
+	// (the Find statement for a key no session has, through the same
+	// Backend) is timed: while it is markedly slower than usual the sweep
+	// waits longer, up to eight batches' time, then goes on. Positive:
+	// batches of CleanupBatchSize with this fixed pause. Negative: batches
+	// of CleanupBatchSize back to back, as fast as the database goes (for a
+	// maintenance job with no live traffic).
 	CleanupPause time.Duration
 
 	// Timestamps adds created_at and updated_at columns (stored like the
