@@ -1,6 +1,8 @@
 package otelsession_test
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +22,9 @@ func TestReadmeProgram(t *testing.T) {
 		t.Fatal(err)
 	}
 	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if errors.Is(err, fs.ErrNotExist) {
+		t.Skip("not in the repository (a module zip has no ../README.md)")
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
