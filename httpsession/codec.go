@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"hash"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -133,9 +134,10 @@ func (e ExpressCookie) unsign(v string) string {
 		return ""
 	}
 	ok = false
+	var buf [88]byte // base64 of the largest sum, 64 bytes
 	for _, secret := range e.Secrets {
 		// Every secret is tried, in constant time each, whatever matched.
-		if subtle.ConstantTimeCompare([]byte(sig), []byte(expressSig(sid, secret))) == 1 {
+		if subtle.ConstantTimeCompare([]byte(sig), appendSig(buf[:0], sha256.New, base64.RawStdEncoding, secret, sid)) == 1 {
 			ok = true
 		}
 	}
@@ -168,9 +170,16 @@ func (e ExpressCookie) Cookies(c *http.Cookie) []*http.Cookie {
 // expressSig is cookie-signature's signature of val: base64 of
 // HMAC-SHA256(secret, val) without trailing "=".
 func expressSig(val, secret string) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(val))
-	return base64.RawStdEncoding.EncodeToString(m.Sum(nil))
+	return string(appendSig(nil, sha256.New, base64.RawStdEncoding, secret, val))
+}
+
+// appendSig appends the encoding enc of HMAC(h, key, data) to b. With b's
+// capacity enough for it, the sum and its encoding stay off the heap.
+func appendSig(b []byte, h func() hash.Hash, enc *base64.Encoding, key, data string) []byte {
+	m := hmac.New(h, []byte(key))
+	io.WriteString(m, data)
+	var sum [64]byte
+	return enc.AppendEncode(b, m.Sum(sum[:0]))
 }
 
 // KoaCookie is the [CookieCodec] of koa-generic-session (2.x) with Koa's
@@ -226,8 +235,9 @@ func (k KoaCookie) Token(cookieHeader []string, name string) string {
 	}
 	data := name + "=" + v
 	match := false
+	var buf [88]byte // base64 of the largest sum, 64 bytes
 	for _, key := range k.Keys {
-		if subtle.ConstantTimeCompare([]byte(sig), []byte(k.sign(data, key))) == 1 {
+		if subtle.ConstantTimeCompare([]byte(sig), appendSig(buf[:0], k.hash(), base64.RawURLEncoding, key, data)) == 1 {
 			match = true
 		}
 	}
@@ -250,13 +260,15 @@ func (k KoaCookie) Cookies(c *http.Cookie) []*http.Cookie {
 
 // sign is Keygrip's signature of data with key.
 func (k KoaCookie) sign(data, key string) string {
-	h := k.Hash
-	if h == nil {
-		h = sha1.New
+	return string(appendSig(nil, k.hash(), base64.RawURLEncoding, key, data))
+}
+
+// hash is Keygrip's algorithm: Hash, or SHA-1.
+func (k KoaCookie) hash() func() hash.Hash {
+	if k.Hash == nil {
+		return sha1.New
 	}
-	m := hmac.New(h, []byte(key))
-	m.Write([]byte(data))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	return k.Hash
 }
 
 // newSID returns a session id as uid-safe(24) makes it: 24 random bytes,
