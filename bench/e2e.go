@@ -46,7 +46,8 @@ type e2eResult struct {
 // e2eRow is one server's result at one number of connections.
 type e2eRow struct {
 	wrkRow
-	allocs float64 // heap allocations per request, the whole process
+	allocs float64       // heap allocations per request, the whole process
+	cpu    time.Duration // CPU time of this process per request (servers, not wrk or the databases)
 }
 
 // e2eServer is a server of the comparison. start returns its handler,
@@ -375,7 +376,7 @@ func runServers(ctx context.Context, e *env, list []e2eServer, n int, conns []in
 		}
 		r := running{srv.name, "http://" + ln.Addr().String() + "/read", script}
 		if e.cfg.maxOps == 0 { // warm-up: connections, caches; not in a smoke run
-			if _, _, err := e2eTurn(ctx, bin, r.script, r.url, maxInt(conns), 2*time.Second); err != nil {
+			if _, err := e2eTurn(ctx, bin, r.script, r.url, maxInt(conns), 2*time.Second); err != nil {
 				return nil, notes, fmt.Errorf("%s: %w", srv.name, err)
 			}
 		}
@@ -391,24 +392,25 @@ func runServers(ctx context.Context, e *env, list []e2eServer, n int, conns []in
 				if r%2 == 1 {
 					i = len(servers) - 1 - j
 				}
-				w, allocs, err := e2eTurn(ctx, bin, servers[i].script, servers[i].url, c, turn)
+				t, err := e2eTurn(ctx, bin, servers[i].script, servers[i].url, c, turn)
 				if err != nil {
 					return rows, notes, fmt.Errorf("%s: %w", servers[i].name, err)
 				}
-				turns[i] = append(turns[i], e2eRow{w, allocs})
+				turns[i] = append(turns[i], t)
 			}
 		}
 		for i, srv := range servers {
 			var ws []wrkRow
-			var allocs, ratios []float64
+			var allocs, cpu, ratios []float64
 			for r, t := range turns[i] {
 				ws = append(ws, t.wrkRow)
 				allocs = append(allocs, t.allocs)
+				cpu = append(cpu, float64(t.cpu))
 				ratios = append(ratios, t.rps/turns[0][r].rps)
 			}
-			row := e2eRow{medianTurn(ws), median(allocs)}
+			row := e2eRow{medianTurn(ws), median(allocs), time.Duration(median(cpu))}
 			row.server, row.conns, row.ratio = srv.name, c, median(ratios)
-			logf(e.cfg, "   %-48s %3d connections: %8.0f requests/s (%.2f×), %.0f allocs/request, p99 %v", row.server, c, row.rps, row.ratio, row.allocs, row.p99)
+			logf(e.cfg, "   %-48s %3d connections: %8.0f requests/s (%.2f×), %.0f allocs/request, %v CPU/request, p99 %v", row.server, c, row.rps, row.ratio, row.allocs, row.cpu, row.p99)
 			rows = append(rows, row)
 		}
 	}
@@ -417,29 +419,32 @@ func runServers(ctx context.Context, e *env, list []e2eServer, n int, conns []in
 
 var wrkRequests = regexp.MustCompile(`(\d+) requests in`)
 
-// e2eTurn runs wrk once and returns its figures and the heap allocations
-// of this process per request meanwhile.
-func e2eTurn(ctx context.Context, bin, script, url string, conns int, d time.Duration) (wrkRow, float64, error) {
+// e2eTurn runs wrk once and returns its figures with the heap allocations
+// and the CPU time of this process per request meanwhile.
+func e2eTurn(ctx context.Context, bin, script, url string, conns int, d time.Duration) (e2eRow, error) {
 	secs := max(1, int(d.Round(time.Second)/time.Second))
 	threads := min(conns, 2)
 	cmd := exec.CommandContext(ctx, bin, "-t"+strconv.Itoa(threads), "-c"+strconv.Itoa(conns), "-d"+strconv.Itoa(secs)+"s", "--latency", "-s", script, url)
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
+	cpu := cpuTime()
 	out, err := cmd.CombinedOutput()
+	cpu = cpuTime() - cpu
 	runtime.ReadMemStats(&after)
 	if err != nil {
-		return wrkRow{}, 0, fmt.Errorf("wrk: %w: %s", err, out)
+		return e2eRow{}, fmt.Errorf("wrk: %w: %s", err, out)
 	}
 	w, err := parseWrk(string(out), conns)
 	if err != nil {
-		return w, 0, err
+		return e2eRow{wrkRow: w}, err
 	}
 	m := wrkRequests.FindStringSubmatch(string(out))
 	if m == nil {
-		return w, 0, fmt.Errorf("no request count in wrk's output: %s", out)
+		return e2eRow{wrkRow: w}, fmt.Errorf("no request count in wrk's output: %s", out)
 	}
 	n, _ := strconv.ParseFloat(m[1], 64)
-	return w, float64(after.Mallocs-before.Mallocs) / max(n, 1), nil
+	n = max(n, 1)
+	return e2eRow{w, float64(after.Mallocs-before.Mallocs) / n, time.Duration(float64(cpu) / n)}, nil
 }
 
 // e2eMarkdown writes the comparison's section of the report.
@@ -465,15 +470,15 @@ func e2eMarkdown(b *strings.Builder, res *e2eResult, cfg *config) {
 	fmt.Fprintf(b, "wrk (2 threads) on loopback, every GET carrying the cookie of one of %d sessions in turn; the handler reads the session's user and writes it back. "+
 		"The servers run in this process side by side and take turns of %s, %s in all per server and number of connections, in reverse order every other round; "+
 		"a row gives the median turn, × is the median of the ratios to the floor's turn of the same round, and allocs/request is this process's heap allocations "+
-		"during the turn divided by its requests (server, session manager, store and driver together). "+
+		"during the turn divided by its requests (server, session manager, store and driver together), and CPU/request this process's CPU time (user and system) likewise: the Go side of a request, without wrk's or the database's. "+
 		"PostgreSQL pools have %d connections, each server its own schema; the Redis pool (redigo) has %d, on a %s this program starts on a free port, without persistence. "+
 		"The floor is a bare net/http handler doing one pgx SELECT for the cookie's token, with nothing else; the map keeps sessions in a Go map behind a RWMutex; no server has a router. "+
 		"httpsession and scs run with their defaults (24 h lifetime, no idle timeout); sqlsession with its defaults (hashed tokens, versions), and for the row so marked with the session cache on (room for every session). "+
 		"wrk, the servers, PostgreSQL and Redis share the %d cores.\n\n",
 		cfg.e2eSessions, cfg.e2eTurn, cfg.e2eD, cfg.pool, cfg.pool, redis, runtime.NumCPU())
-	b.WriteString("| server | connections | requests/s | × floor | allocs/request | latency p50 | latency p99 | socket errors |\n|---|--:|--:|--:|--:|--:|--:|--:|\n")
+	b.WriteString("| server | connections | requests/s | × floor | allocs/request | CPU/request | latency p50 | latency p99 | socket errors |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, r := range rows {
-		fmt.Fprintf(b, "| %s | %d | %s | %.2f× | %.0f | %v | %v | %d |\n", r.server, r.conns, num(r.rps), r.ratio, r.allocs, round(r.p50), round(r.p99), r.errs)
+		fmt.Fprintf(b, "| %s | %d | %s | %.2f× | %.0f | %v | %v | %v | %d |\n", r.server, r.conns, num(r.rps), r.ratio, r.allocs, r.cpu.Round(time.Microsecond), round(r.p50), round(r.p99), r.errs)
 	}
 	b.WriteString("\n")
 	for _, n := range notes {
@@ -514,7 +519,7 @@ func e2eGoals(b *strings.Builder, rows []e2eRow) {
 			fmt.Fprintf(b, "; allocations per request %.0f, scs on the same store %.0f", hs.allocs, sc.allocs)
 		}
 		if rd, ok := byConns[c][nameScsRedis]; ok {
-			fmt.Fprintf(b, ", scs on Redis %.0f", rd.allocs)
+			fmt.Fprintf(b, ", scs on Redis %.0f; this process's CPU per request %v, scs on Redis %v", rd.allocs, hs.cpu.Round(time.Microsecond), rd.cpu.Round(time.Microsecond))
 		}
 		if hc, ok := byConns[c][nameHTTPCached]; ok {
 			fmt.Fprintf(b, "; with the session cache httpsession at %.2f×", hc.ratio)
