@@ -8,17 +8,14 @@ go 1.25.0
 replace (
 	github.com/sqlsession/sqlsession => ../..
 	github.com/sqlsession/sqlsession/dsn => ../../dsn
-	github.com/sqlsession/sqlsession/scsstore => ../../scsstore
 )
 
 require (
-	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/go-sql-driver/mysql v1.10.1
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/microsoft/go-mssqldb v1.11.2
 	github.com/sqlsession/sqlsession v0.1.0
 	github.com/sqlsession/sqlsession/dsn v0.1.0
-	github.com/sqlsession/sqlsession/scsstore v0.1.0
 	modernc.org/sqlite v1.59.0
 )
 

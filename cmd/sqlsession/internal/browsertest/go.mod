@@ -9,7 +9,6 @@ replace (
 	github.com/sqlsession/sqlsession => ../../../..
 	github.com/sqlsession/sqlsession/cmd/sqlsession => ../..
 	github.com/sqlsession/sqlsession/dsn => ../../../../dsn
-	github.com/sqlsession/sqlsession/scsstore => ../../../../scsstore
 )
 
 require (
@@ -20,7 +19,6 @@ require (
 )
 
 require (
-	github.com/alexedwards/scs/v2 v2.9.0 // indirect
 	github.com/chromedp/cdproto v0.159.0 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
@@ -28,7 +26,6 @@ require (
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
-	github.com/sqlsession/sqlsession/scsstore v0.1.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	modernc.org/libc v1.80.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect

@@ -16,14 +16,12 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/alexedwards/scs/v2"
-
 	"github.com/sqlsession/sqlsession"
-	"github.com/sqlsession/sqlsession/scsstore"
+	"github.com/sqlsession/sqlsession/httpsession"
 )
 
 // Session keys. The owner hook reads keyUser and the user_agent column
-// reads keyAgent out of scs's encoded data on every save.
+// reads keyAgent out of the session's JSON on every save.
 const (
 	keyUser  = "user"
 	keyAgent = "user_agent"
@@ -56,11 +54,12 @@ type Options struct {
 // App is the demo web application, an [http.Handler]. Create it with [New];
 // it is safe for concurrent use.
 type App struct {
-	store *sqlsession.Store
-	sm    *scs.SessionManager
-	h     http.Handler
-	log   *slog.Logger
-	about string // where the sessions live, for the footer
+	store  *sqlsession.Store
+	m      *httpsession.Manager
+	h      http.Handler
+	log    *slog.Logger
+	about  string // where the sessions live, for the footer
+	secure bool   // the cookie is Secure
 }
 
 // New returns the demo on db, which speaks dialect. It does no I/O: call
@@ -74,12 +73,14 @@ func New(db *sql.DB, dialect sqlsession.Dialect, opts Options) (*App, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	agent := scsstore.Value(keyAgent)
+	// OwnerKey reads a string key of the session's JSON: the owner, and
+	// the user agent for its column.
+	agent := httpsession.OwnerKey(keyAgent)
 	store, err := sqlsession.New(db, dialect, sqlsession.Options{
 		Table:      opts.Table,
 		Schema:     opts.Schema,
 		Timestamps: true, // "signed in" and "last seen"
-		Owner:      scsstore.Value(keyUser),
+		Owner:      httpsession.OwnerKey(keyUser),
 		Columns: []sqlsession.Column{{
 			Name: "user_agent", Type: "VARCHAR(255)",
 			Value: func(data []byte) (any, error) {
@@ -96,24 +97,26 @@ func New(db *sql.DB, dialect sqlsession.Dialect, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{store: store, log: log}
+	a := &App{store: store, log: log, secure: opts.Secure}
 	a.about = dialect.Name() + ", table " + opts.Table
 	if opts.Schema != "" {
 		a.about = dialect.Name() + ", table " + opts.Schema + "." + opts.Table
 	}
 
-	a.sm = scs.New()
-	a.sm.Store = scsstore.New(store)
-	a.sm.Lifetime = 30 * 24 * time.Hour
-	// With an idle timeout scs saves the session on every request, which
-	// keeps updated_at, "last seen", current.
-	a.sm.IdleTimeout = 7 * 24 * time.Hour
-	a.sm.Cookie.Name = "sqlsession_demo"
-	a.sm.Cookie.HttpOnly = true
-	a.sm.Cookie.SameSite = http.SameSiteLaxMode
-	a.sm.Cookie.Secure = opts.Secure
-	a.sm.Cookie.Persist = true
-	a.sm.ErrorFunc = a.serverError
+	a.m, err = httpsession.New(store, httpsession.Config{
+		CookieName:     "sqlsession_demo",
+		InsecureCookie: !opts.Secure,
+		Lifetime:       30 * 24 * time.Hour,
+		// Each request moves the expiry, at most once per tenth of the
+		// idle timeout: that write also moves updated_at, "last seen".
+		IdleTimeout:  7 * 24 * time.Hour,
+		ErrorHandler: a.serverError,
+		Logger:       log,
+	})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", a.home)
@@ -124,12 +127,12 @@ func New(db *sql.DB, dialect sqlsession.Dialect, opts Options) (*App, error) {
 	mux.HandleFunc("POST /devices/logout", a.logoutDevice)
 	mux.HandleFunc("POST /devices/logout-others", a.logoutOthers)
 
-	// Static files need no session: serving them outside LoadAndSave
-	// saves a database round trip each.
+	// Static files need no session: serving them outside the Manager's
+	// Handler saves a database round trip each.
 	root := http.NewServeMux()
 	root.HandleFunc("GET /style.css", serveCSS)
 	root.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	root.Handle("/", a.sm.LoadAndSave(mux))
+	root.Handle("/", a.m.Handler(mux))
 
 	// Cross-origin POSTs are refused before the session is even loaded.
 	cop := http.NewCrossOriginProtection()
@@ -186,15 +189,33 @@ type device struct {
 }
 
 func (a *App) page(r *http.Request) page {
-	ctx := r.Context()
-	return page{
-		User:   a.sm.GetString(ctx, keyUser),
-		Flash:  a.sm.PopString(ctx, keyFlash),
-		Count:  a.sm.GetInt(ctx, keyCount),
-		About:  a.about,
-		Secure: a.sm.Cookie.Secure,
-		Now:    time.Now(),
+	s := httpsession.From(r.Context())
+	p := page{About: a.about, Secure: a.secure, Now: time.Now()}
+	// A value that does not decode reads as missing: the session's keys
+	// are the demo's own.
+	s.Get(keyUser, &p.User)
+	s.Get(keyCount, &p.Count)
+	if found, _ := s.Get(keyFlash, &p.Flash); found {
+		s.Delete(keyFlash) // shown once
 	}
+	return p
+}
+
+// signedIn returns the signed-in user of r's session, "" for none.
+func signedIn(r *http.Request) string {
+	var u string
+	httpsession.From(r.Context()).Get(keyUser, &u)
+	return u
+}
+
+// put sets key in r's session, answering 500 and returning false when the
+// value does not encode.
+func (a *App) put(w http.ResponseWriter, r *http.Request, key string, v any) bool {
+	if err := httpsession.From(r.Context()).Put(key, v); err != nil {
+		a.serverError(w, r, err)
+		return false
+	}
+	return true
 }
 
 // revokedNotice tells a device whose session was deleted elsewhere why it
@@ -205,37 +226,26 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 	p := a.page(r)
 	if p.User == "" && a.revoked(r) {
 		p.Notice = revokedNotice
-		// Once is enough: the next visit is an ordinary one.
-		a.forgetCookie(w)
+		// Once is enough: the next visit is an ordinary one. Destroy on
+		// a session that is gone deletes nothing and expires the cookie.
+		if err := httpsession.From(r.Context()).Destroy(); err != nil {
+			a.serverError(w, r, err)
+			return
+		}
 	}
 	a.render(w, r, http.StatusOK, "home", p)
 }
 
 // revoked reports whether r carried a session cookie whose session is
-// gone, so that scs started a new, empty one: it was revoked on the devices
-// page of another device, or with "sqlsession revoke". Expiry does not
-// count: the cookie expires with its session, and the browser stops sending
-// it.
+// gone, so that the Manager started a new, empty one: it was revoked on the
+// devices page of another device, or with "sqlsession revoke". Expiry does
+// not count: the cookie expires with its session, and the browser stops
+// sending it.
 func (a *App) revoked(r *http.Request) bool {
-	c, err := r.Cookie(a.sm.Cookie.Name)
-	return err == nil && c.Value != "" && a.sm.Token(r.Context()) == ""
-}
-
-// forgetCookie deletes the session cookie of a revoked session.
-func (a *App) forgetCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{
-		Name:     a.sm.Cookie.Name,
-		Path:     a.sm.Cookie.Path,
-		Domain:   a.sm.Cookie.Domain,
-		MaxAge:   -1,
-		HttpOnly: a.sm.Cookie.HttpOnly,
-		SameSite: a.sm.Cookie.SameSite,
-		Secure:   a.sm.Cookie.Secure,
-	})
+	return a.m.Token(r) != "" && httpsession.From(r.Context()).Token() == ""
 }
 
 func (a *App) login(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	if msg := checkName(name); msg != "" {
 		p := a.page(r)
@@ -244,13 +254,13 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A new token at every sign-in: a token planted before it is worthless.
-	if err := a.sm.RenewToken(ctx); err != nil {
+	if err := httpsession.From(r.Context()).Renew(); err != nil {
 		a.serverError(w, r, err)
 		return
 	}
-	a.sm.Put(ctx, keyUser, name)
-	a.sm.Put(ctx, keyAgent, cleanAgent(r.UserAgent()))
-	a.sm.Put(ctx, keyFlash, "Signed in as "+name+".")
+	if !a.put(w, r, keyUser, name) || !a.put(w, r, keyAgent, cleanAgent(r.UserAgent())) || !a.put(w, r, keyFlash, "Signed in as "+name+".") {
+		return
+	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -280,7 +290,7 @@ func cleanAgent(ua string) string {
 }
 
 func (a *App) logout(w http.ResponseWriter, r *http.Request) {
-	if err := a.sm.Destroy(r.Context()); err != nil {
+	if err := httpsession.From(r.Context()).Destroy(); err != nil {
 		a.serverError(w, r, err)
 		return
 	}
@@ -288,9 +298,12 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *App) count(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	if a.sm.GetString(ctx, keyUser) != "" {
-		a.sm.Put(ctx, keyCount, a.sm.GetInt(ctx, keyCount)+1)
+	if signedIn(r) != "" {
+		var n int
+		httpsession.From(r.Context()).Get(keyCount, &n)
+		if !a.put(w, r, keyCount, n+1) {
+			return
+		}
 	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
@@ -307,7 +320,7 @@ func (a *App) devices(w http.ResponseWriter, r *http.Request) {
 		a.serverError(w, r, err)
 		return
 	}
-	current := a.store.SessionID(a.sm.Token(ctx))
+	current := a.store.SessionID(httpsession.From(ctx).Token())
 	for _, in := range infos {
 		ua, _ := in.Columns["user_agent"].(string)
 		p.Devices = append(p.Devices, device{
@@ -331,13 +344,13 @@ func (a *App) devices(w http.ResponseWriter, r *http.Request) {
 
 func (a *App) logoutDevice(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	user := a.sm.GetString(ctx, keyUser)
+	user := signedIn(r)
 	if user == "" {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
 	id := r.PostFormValue("id")
-	if id == a.store.SessionID(a.sm.Token(ctx)) {
+	if id == a.store.SessionID(httpsession.From(ctx).Token()) {
 		a.logout(w, r)
 		return
 	}
@@ -348,35 +361,40 @@ func (a *App) logoutDevice(w http.ResponseWriter, r *http.Request) {
 		a.serverError(w, r, err)
 		return
 	}
+	flash := "That device was signed out already."
 	if ok {
-		a.sm.Put(ctx, keyFlash, "Revoked 1 device: it is signed out.")
-	} else {
-		a.sm.Put(ctx, keyFlash, "That device was signed out already.")
+		flash = "Revoked 1 device: it is signed out."
+	}
+	if !a.put(w, r, keyFlash, flash) {
+		return
 	}
 	http.Redirect(w, r, "/devices", http.StatusSeeOther)
 }
 
 func (a *App) logoutOthers(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	user := a.sm.GetString(ctx, keyUser)
+	user := signedIn(r)
 	if user == "" {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	n, err := a.store.DeleteOthers(ctx, user, a.sm.Token(ctx))
+	n, err := a.store.DeleteOthers(ctx, user, httpsession.From(ctx).Token())
 	if err != nil {
 		a.serverError(w, r, err)
 		return
 	}
+	flash := fmt.Sprintf("Revoked %d other devices: they are signed out.", n)
 	if n == 1 {
-		a.sm.Put(ctx, keyFlash, "Revoked 1 other device: it is signed out.")
-	} else {
-		a.sm.Put(ctx, keyFlash, fmt.Sprintf("Revoked %d other devices: they are signed out.", n))
+		flash = "Revoked 1 other device: it is signed out."
+	}
+	if !a.put(w, r, keyFlash, flash) {
+		return
 	}
 	http.Redirect(w, r, "/devices", http.StatusSeeOther)
 }
 
-// serverError logs err and answers 500; it is scs's ErrorFunc too. A
+// serverError logs err and answers 500; it is the Manager's ErrorHandler
+// too. A
 // request that the client gave up is not logged.
 func (a *App) serverError(w http.ResponseWriter, r *http.Request, err error) {
 	if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {

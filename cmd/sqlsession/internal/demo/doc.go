@@ -1,6 +1,6 @@
 // Package demo is the web application of "sqlsession demo": sessions of
-// [github.com/alexedwards/scs/v2] kept in a SQL table by sqlsession, with a
-// "your devices" page.
+// [github.com/sqlsession/sqlsession/httpsession] kept in a SQL table by
+// sqlsession, with a "your devices" page.
 //
 // A visitor signs in under any name (there is no password: it is a demo),
 // counts with a button, and on "Your devices" sees every live session of
@@ -9,10 +9,13 @@
 // a revoked device's next page is the sign-in page, with a notice saying
 // why. The pages fit a phone's screen. The pieces of sqlsession it shows:
 //
-//   - Options.Owner = scsstore.Value("user"), the indexed owner column
-//     behind Store.ListByOwner, Store.DeleteByID and Store.DeleteOthers;
+//   - Options.Owner = httpsession.OwnerKey("user"), the indexed owner
+//     column behind Store.ListByOwner, Store.DeleteByID and
+//     Store.DeleteOthers;
 //   - Options.Timestamps (signed in, last seen) and an extra column,
-//     user_agent, filled from the session on every save;
+//     user_agent, filled from the session on every save; "last seen" moves
+//     when the session is written, and at least once per tenth of its idle
+//     timeout (seven days), since reading a page writes nothing;
 //   - Store.SessionID to mark the current device.
 //
 // # Quick start
@@ -31,7 +34,9 @@
 //
 // State changes are POST only and pass through [http.CrossOriginProtection],
 // which refuses cross-origin form posts. Signing in renews the session token
-// (no session fixation). The cookie is HttpOnly and SameSite=Lax. It is not
+// (no session fixation), and logging out or revoking a device is final:
+// no request in flight brings the session back. The cookie is HttpOnly and
+// SameSite=Lax. It is not
 // Secure, because the demo serves plain HTTP on localhost and a Secure
 // cookie is meant for HTTPS only; set [Options.Secure] when it is served
 // over HTTPS, directly or behind a proxy.
