@@ -37,17 +37,6 @@ func newBrowser(t *testing.T) *browser {
 	return &browser{t: t, c: &http.Client{Timeout: time.Minute}, cookies: map[string]string{}}
 }
 
-// clone returns a browser holding b's cookies.
-func (b *browser) clone() *browser {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	c := newBrowser(b.t)
-	for k, v := range b.cookies {
-		c.cookies[k] = v
-	}
-	return c
-}
-
 // set sets a cookie, as a forger would; value "" removes it.
 func (b *browser) set(name, value string) {
 	b.mu.Lock()
@@ -118,16 +107,6 @@ func (b *browser) want(method, base, path, body string) {
 	if code != 200 || got != body {
 		b.t.Errorf("%s %s%s = %d %q, want 200 %q", method, base, path, code, got, body)
 	}
-}
-
-// get sends a GET and returns the body of a 200.
-func (b *browser) get(base, path string) string {
-	b.t.Helper()
-	code, got, err := b.do("GET", base, path)
-	if err != nil || code != 200 {
-		b.t.Fatalf("GET %s%s = %d %q, %v", base, path, code, got, err)
-	}
-	return got
 }
 
 // The cookie formats, written here from the packages' documentation and

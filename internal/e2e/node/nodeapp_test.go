@@ -60,9 +60,7 @@ type nodeConfig struct {
 
 // nodeApp is a running Node.js application.
 type nodeApp struct {
-	url  string // http://127.0.0.1:PORT
-	proc *os.Process
-	out  *lineLog
+	url string // http://127.0.0.1:PORT
 }
 
 // startNode starts the application configured by cfg and returns once it
@@ -100,7 +98,7 @@ func startNode(t *testing.T, cfg nodeConfig) *nodeApp {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	app := &nodeApp{proc: cmd.Process, out: out}
+	app := &nodeApp{}
 	t.Cleanup(func() {
 		stdin.Close()
 		cmd.Process.Signal(syscall.SIGTERM)
