@@ -178,6 +178,8 @@ var checks = []struct {
 	{"OwnerRevokeStaysRevoked", testOwnerRevokeStaysRevoked},
 }
 
+func ptr[T any](v T) *T { return &v }
+
 func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	rand.Read(b)
@@ -643,7 +645,8 @@ func testConcurrentMixed(t *testing.T, k *kit) {
 	s := k.open(t, sqlsession.Options{})
 	const workers, rounds = 16, 20
 	var wg sync.WaitGroup
-	var failed atomic.Value
+	// Errors of different types: atomic.Value takes one concrete type only.
+	var failed atomic.Pointer[error]
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
@@ -653,25 +656,25 @@ func testConcurrentMixed(t *testing.T, k *kit) {
 			for r := 0; r < rounds; r++ {
 				data := []byte(fmt.Sprint(w, "/", r))
 				if err := s.Save(c, tok, data, hour()); err != nil {
-					failed.Store(err)
+					failed.Store(ptr(err))
 					return
 				}
 				got, found, err := s.Find(c, tok)
 				if err != nil || !found || !bytes.Equal(got, data) {
-					failed.Store(fmt.Errorf("Find() = %q, %v, %v, want %q", got, found, err, data))
+					failed.Store(ptr(fmt.Errorf("Find() = %q, %v, %v, want %q", got, found, err, data)))
 					return
 				}
 				if err := s.Touch(c, tok, hour()); err != nil {
-					failed.Store(err)
+					failed.Store(ptr(err))
 					return
 				}
 				if r%5 == 4 {
 					if err := s.Delete(c, tok); err != nil {
-						failed.Store(err)
+						failed.Store(ptr(err))
 						return
 					}
 					if _, found, _ := s.Find(c, tok); found {
-						failed.Store(errors.New("found a session after Delete"))
+						failed.Store(ptr(errors.New("found a session after Delete")))
 						return
 					}
 					// A deleted token stays deleted: go on with a new one.
@@ -681,8 +684,8 @@ func testConcurrentMixed(t *testing.T, k *kit) {
 		}()
 	}
 	wg.Wait()
-	if err, _ := failed.Load().(error); err != nil {
-		t.Fatal(err)
+	if err := failed.Load(); err != nil {
+		t.Fatal(*err)
 	}
 	if c := mustCount(t, s); c != 0 {
 		t.Fatalf("Count() = %d, want 0 (each worker deleted its token last)", c)
