@@ -54,7 +54,7 @@ function sequelizeOf(dsn) {
   return new Sequelize(dsn.replace(/^mysql:/, 'mysql:').split('?')[0], {
     dialect,
     logging: false,
-    pool: { max: 10 },
+    pool: { max: 4 }, // a few connections: the tests run many apps on one server
     // DATE columns in UTC on every database
     timezone: '+00:00',
     define: schema ? { schema } : {},
@@ -95,7 +95,7 @@ async function express() {
   } else {
     const pg = require('pg');
     const pgSession = require('connect-pg-simple')(session);
-    const pool = new pg.Pool({ connectionString: dsn, max: 10 });
+    const pool = new pg.Pool({ connectionString: dsn, max: 4 });
     store = new pgSession({ pool, schemaName: schema, tableName: table, createTableIfMissing: true, pruneSessionInterval: false });
     // the table is made on the first query: make it now
     await new Promise((resolve, reject) => store.get("-", (err) => (err ? reject(err) : resolve())));
@@ -153,7 +153,7 @@ async function koa() {
     // Its own pg (4.x) cannot sign in to a server that asks for SCRAM, so it
     // gets a pool of today's pg through its {client, done} connection form.
     const pg = require('pg');
-    const pool = new pg.Pool({ connectionString: dsn, max: 10 });
+    const pool = new pg.Pool({ connectionString: dsn, max: 4 });
     const conn = { client: { queryPromise: (sql, params) => pool.query(sql, params) }, done: () => {} };
     const pgs = new PgStore(conn, { schema: schema || 'public', table, create: false, cleanupTime: cleanupMs || 24 * 3600 * 1000 });
     await co(pgs.query(pgs.createSql));
@@ -166,6 +166,15 @@ async function koa() {
   }
   const a = new Koa();
   a.keys = secrets;
+  a.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      // the reason in the response, for the test's failure message
+      ctx.status = 500;
+      ctx.body = String(err);
+    }
+  });
   a.use(session({ store, cookie: maxAge ? { maxAge } : {} }));
   a.use(async (ctx) => {
     const q = ctx.query;
