@@ -14,5 +14,7 @@
 // application made of httpsession, a nodesession preset and a Node cookie
 // codec, over PostgreSQL and, where the store supports it, MariaDB. Without
 // node, the packages or a database, they skip; with SQLSESSION_TEST_STRICT=1
-// (as in CI) they fail instead. It has no API; see its tests.
+// (as in CI) they fail instead. The mixed traffic runs for 10 seconds per
+// store and database; SQLSESSION_TEST_NODE_MIXED=2s (a Go duration) shortens
+// it locally. It has no API; see its tests.
 package nodee2e
