@@ -725,8 +725,15 @@ func TestStoreCache(t *testing.T) {
 		synctest.Wait()
 		find("v1") // fills
 		find("v1") // hits
-		if st := s.CacheStats(); st.Hits != 1 || m.reads != 2 {
-			t.Errorf("stats %+v, %d reads; want 1 hit, 2 reads", st, m.reads)
+		// The reader's first poll may also finish before the first read
+		// asks the cache, which then fills at once instead of bypassing.
+		st := s.CacheStats()
+		wantHits, wantReads := uint64(1), 2
+		if st.Bypassed == 0 {
+			wantHits, wantReads = 2, 1
+		}
+		if st.Hits != wantHits || m.reads != wantReads {
+			t.Errorf("stats %+v, %d reads; want %d hits, %d reads", st, m.reads, wantHits, wantReads)
 		}
 		m.fakeLog.mu.Lock()
 		m.data[key] = []byte("v2")
