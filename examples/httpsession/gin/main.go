@@ -19,20 +19,14 @@ package main
 import (
 	"context"
 	"database/sql"
-	"flag"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/sqlsession/sqlsession"
-	"github.com/sqlsession/sqlsession/examples/internal/database"
-	"github.com/sqlsession/sqlsession/examples/internal/serve"
+	"github.com/sqlsession/sqlsession/examples/httpsession/internal/counter"
 )
 
 // snippet:start
@@ -40,46 +34,14 @@ import "github.com/sqlsession/sqlsession/httpsession"
 
 // snippet:end
 
-func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
-	dsn := flag.String("dsn", "", database.Usage)
-	flag.Parse()
-	if err := run(*addr, *dsn); err != nil {
-		slog.Error(err.Error())
-		os.Exit(1)
-	}
-}
-
-// run serves the application until an interrupt or SIGTERM.
-func run(addr, dsn string) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	db, dialect, err := database.Open(dsn)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	handler, cleanup, err := newApp(ctx, db, dialect)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-	return serve.HTTP(ctx, addr, handler)
-}
+func main() { counter.Main(newApp) }
 
 // newApp creates the session table if needed and returns the application.
 // cleanup stops the Store's background cleanup; it leaves db open.
 func newApp(ctx context.Context, db *sql.DB, dialect sqlsession.Dialect) (_ http.Handler, cleanup func(), _ error) {
-	store, err := sqlsession.New(db, dialect, sqlsession.Options{
-		CleanupInterval: 10 * time.Minute,             // delete expired sessions in the background
-		Owner:           httpsession.OwnerKey("user"), // ListByOwner, DeleteByOwner
-	})
+	store, err := counter.NewStore(ctx, db, dialect)
 	if err != nil {
 		return nil, nil, err
-	}
-	if err := store.CreateTable(ctx); err != nil {
-		store.Close()
-		return nil, nil, fmt.Errorf("creating the session table: %w", err)
 	}
 
 	// snippet:start

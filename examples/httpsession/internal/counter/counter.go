@@ -1,5 +1,6 @@
-// Package counter is the visit counter that the net/http and chi examples of
-// httpsession serve, as plain net/http handlers.
+// Package counter is what the httpsession examples share: their main
+// function and Store ([Main], [NewStore]), and the visit counter that the
+// net/http and chi examples serve, as plain net/http handlers.
 package counter
 
 import (
