@@ -291,7 +291,7 @@ func TestMetricsAndSpans(t *testing.T) {
 				}
 				for _, kv := range base {
 					if v, ok := attr(s, kv.Key); !ok || v != kv.Value {
-						t.Errorf("span %q has %s = %v, want %v", s.Name(), kv.Key, v.Emit(), kv.Value.Emit())
+						t.Errorf("span %q has %s = %v, want %v", s.Name(), kv.Key, v.String(), kv.Value.String())
 					}
 				}
 				switch s.Name() {
@@ -305,7 +305,7 @@ func TestMetricsAndSpans(t *testing.T) {
 					}
 				case "find " + collection:
 					if v, ok := attr(s, semconv.DBResponseReturnedRowsKey); !ok || v.AsInt64() > 1 {
-						t.Errorf("Find's span has %s = %v", semconv.DBResponseReturnedRowsKey, v.Emit())
+						t.Errorf("Find's span has %s = %v", semconv.DBResponseReturnedRowsKey, v.String())
 					}
 				}
 			}
