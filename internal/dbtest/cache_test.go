@@ -263,6 +263,7 @@ const maxLag = sqlsession.DefaultCacheMaxLag
 // the commit may answer the old session. Once b's reader has read the
 // change, b never answers with the old session again.
 func TestCacheRevocation(t *testing.T) {
+	t.Parallel() // beside TestCacheTrim, which mostly waits
 	const trials = 1000
 	Each(t, Servers, func(t *testing.T, tg Target, db *sql.DB, schema string) {
 		a, b, _ := cachedPair(t, tg, db, schema, sqlsession.Options{Owner: ownerOf}, "revocation")
@@ -734,6 +735,7 @@ func TestCacheTrim(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits a minute")
 	}
+	t.Parallel() // mostly waiting: beside the package's other parallel tests
 	Each(t, Servers, func(t *testing.T, tg Target, db *sql.DB, schema string) {
 		t.Parallel()
 		a, b, _ := cachedPair(t, tg, db, schema, sqlsession.Options{}, "trim")
