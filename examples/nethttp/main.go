@@ -15,19 +15,13 @@ package main
 import (
 	"context"
 	"database/sql"
-	"flag"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/sqlsession/sqlsession"
-	"github.com/sqlsession/sqlsession/examples/internal/database"
+	"github.com/sqlsession/sqlsession/examples/internal/mainapp"
 	"github.com/sqlsession/sqlsession/examples/internal/scsapp"
-	"github.com/sqlsession/sqlsession/examples/internal/serve"
 )
 
 // snippet:start
@@ -38,32 +32,7 @@ import (
 
 // snippet:end
 
-func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
-	dsn := flag.String("dsn", "", database.Usage)
-	flag.Parse()
-	if err := run(*addr, *dsn); err != nil {
-		slog.Error(err.Error())
-		os.Exit(1)
-	}
-}
-
-// run serves the application until an interrupt or SIGTERM.
-func run(addr, dsn string) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	db, dialect, err := database.Open(dsn)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	handler, cleanup, err := newApp(ctx, db, dialect)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-	return serve.HTTP(ctx, addr, handler)
-}
+func main() { mainapp.Main(newApp) }
 
 // newApp creates the session table if needed and returns the application.
 // cleanup stops the Store's background cleanup; it leaves db open.

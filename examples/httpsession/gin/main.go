@@ -27,6 +27,7 @@ import (
 
 	"github.com/sqlsession/sqlsession"
 	"github.com/sqlsession/sqlsession/examples/httpsession/internal/counter"
+	"github.com/sqlsession/sqlsession/examples/internal/mainapp"
 )
 
 // snippet:start
@@ -34,7 +35,7 @@ import "github.com/sqlsession/sqlsession/httpsession"
 
 // snippet:end
 
-func main() { counter.Main(newApp) }
+func main() { mainapp.Main(newApp) }
 
 // newApp creates the session table if needed and returns the application.
 // cleanup stops the Store's background cleanup; it leaves db open.

@@ -1,0 +1,48 @@
+// Package mainapp is the main function shared by the examples that run on
+// database/sql.
+package mainapp
+
+import (
+	"context"
+	"database/sql"
+	"flag"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/sqlsession/sqlsession"
+	"github.com/sqlsession/sqlsession/examples/internal/database"
+	"github.com/sqlsession/sqlsession/examples/internal/serve"
+)
+
+// Main reads the -addr and -dsn flags, opens the database, and serves the
+// handler that newApp returns until an interrupt or SIGTERM, then runs
+// newApp's cleanup. It exits with status 1 on an error.
+func Main(newApp func(ctx context.Context, db *sql.DB, dialect sqlsession.Dialect) (_ http.Handler, cleanup func(), _ error)) {
+	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
+	dsn := flag.String("dsn", "", database.Usage)
+	flag.Parse()
+	if err := run(*addr, *dsn, newApp); err != nil {
+		slog.Error(err.Error())
+		os.Exit(1)
+	}
+}
+
+// run serves the application until an interrupt or SIGTERM.
+func run(addr, dsn string, newApp func(context.Context, *sql.DB, sqlsession.Dialect) (http.Handler, func(), error)) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	db, dialect, err := database.Open(dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	handler, cleanup, err := newApp(ctx, db, dialect)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	return serve.HTTP(ctx, addr, handler)
+}
