@@ -106,7 +106,7 @@ func (e ExpressCookie) check() error {
 // value without the "s:" prefix, and splits the id from the signature at
 // the last ".".
 func (e ExpressCookie) Token(cookieHeader []string, name string) string {
-	v, ok := cookieValue(cookieHeader, name)
+	v, ok := findCookie(cookieHeader, name, nil)
 	if !ok {
 		return ""
 	}
@@ -225,11 +225,11 @@ func (k KoaCookie) check() error {
 // Like Koa's cookies, it reads the values as they are, without URL-
 // decoding, and removes one pair of double quotes.
 func (k KoaCookie) Token(cookieHeader []string, name string) string {
-	v, ok := cookieValue(cookieHeader, name)
+	v, ok := findCookie(cookieHeader, name, nil)
 	if !ok || !sqlsession.ValidToken(v) {
 		return ""
 	}
-	sig, ok := cookieValue(cookieHeader, name+".sig")
+	sig, ok := findCookie(cookieHeader, name+".sig", nil)
 	if !ok {
 		return ""
 	}
@@ -277,29 +277,6 @@ func newSID() string {
 	var b [24]byte
 	rand.Read(b[:]) // never fails: see [rand.Read]
 	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-// cookieValue returns the value of the first cookie called name in the
-// Cookie header lines, with one pair of double quotes removed, and whether
-// there is one. Pairs are split on ";" and trimmed of spaces and tabs, as
-// net/http, the npm cookie package and Koa's cookies read them.
-func cookieValue(lines []string, name string) (string, bool) {
-	for _, line := range lines {
-		for len(line) > 0 {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			k, v, ok := strings.Cut(part, "=")
-			if !ok || trim(k) != name {
-				continue
-			}
-			v = trim(v)
-			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
-				v = v[1 : len(v)-1]
-			}
-			return v, true
-		}
-	}
-	return "", false
 }
 
 // encodeURIComponent escapes s as JavaScript's encodeURIComponent does:

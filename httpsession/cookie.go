@@ -10,11 +10,25 @@ import (
 
 // cookieToken returns the value of the first cookie called name, in the
 // Cookie header lines, that is a token the Store accepts
-// ([sqlsession.ValidToken]); "" when there is none. It parses as net/http
-// does (pairs split on ";", spaces and tabs trimmed, one pair of double
-// quotes removed) without allocating, and never fails: a malformed header
-// is no cookie.
+// ([sqlsession.ValidToken]); "" when there is none. It never fails: a
+// malformed header is no cookie.
 func cookieToken(lines []string, name string) string {
+	v, _ := findCookie(lines, name, plainToken)
+	return v
+}
+
+// plainToken reports whether v is a token the Store accepts and that a
+// cookie can carry unquoted.
+func plainToken(v string) bool {
+	return sqlsession.ValidToken(v) && !strings.ContainsAny(v, `",\`)
+}
+
+// findCookie returns the value of the first cookie called name in the
+// Cookie header lines that accept takes (nil: any), and whether there is
+// one. It parses as net/http, the npm cookie package and Koa's cookies do
+// (pairs split on ";", spaces and tabs trimmed, one pair of double quotes
+// removed) without allocating.
+func findCookie(lines []string, name string, accept func(string) bool) (string, bool) {
 	for _, line := range lines {
 		for len(line) > 0 {
 			var part string
@@ -27,12 +41,12 @@ func cookieToken(lines []string, name string) string {
 			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
 				v = v[1 : len(v)-1]
 			}
-			if sqlsession.ValidToken(v) && !strings.ContainsAny(v, `",\`) {
-				return v
+			if accept == nil || accept(v) {
+				return v, true
 			}
 		}
 	}
-	return ""
+	return "", false
 }
 
 // trim removes ASCII spaces and tabs from both ends of s.
