@@ -171,6 +171,10 @@ func (s *Store) deleteExpired(ctx context.Context, background bool) (total int64
 	} else {
 		cut = []any{s.q.time(t)}
 	}
+	// The keyset cursor (see batchSQL), on dialects that keep one: each
+	// batch starts at the expiry the last one reached. A row that expires
+	// behind it during the sweep (a logout's tombstone) waits for the next.
+	var from any = s.q.dead
 	p := newPacer(&s.opts, s.d == SQLite)
 	wait := func(d time.Duration) error {
 		if d <= 0 {
@@ -197,7 +201,7 @@ func (s *Store) deleteExpired(ctx context.Context, background bool) (total int64
 		}
 		size := p.batch()
 		start := time.Now()
-		n, err := s.deleteBatch(ctx, cut, size)
+		n, last, err := s.deleteBatch(ctx, cut, from, size)
 		batches++
 		took := time.Since(start)
 		total += n
@@ -206,6 +210,9 @@ func (s *Store) deleteExpired(ctx context.Context, background bool) (total int64
 		}
 		if n < int64(size) {
 			return total, nil
+		}
+		if last != nil {
+			from = last
 		}
 		if err := wait(p.done(size, n, took)); err != nil {
 			return fail(err)
@@ -222,45 +229,60 @@ func (s *Store) deleteExpired(ctx context.Context, background bool) (total int64
 	}
 }
 
-// deleteBatch deletes at most size expired rows: one statement, or on
-// dialects that pick keys first, a read without locks and a delete by key.
-func (s *Store) deleteBatch(ctx context.Context, cut []any, size int) (n int64, err error) {
+// deleteBatch deletes at most size expired rows from the cursor from on:
+// one statement, or on dialects that pick keys first, a read without locks
+// and a delete by key. It returns the latest expiry it reached where the
+// dialect keeps a cursor, nil otherwise.
+func (s *Store) deleteBatch(ctx context.Context, cut []any, from any, size int) (n int64, last any, err error) {
+	args := cut[:len(cut):len(cut)]
+	if s.q.batchCursor {
+		args = append(args, from)
+	}
+	args = append(args, int64(size))
 	err = s.retry(ctx, func() (err error) {
-		if s.q.pickExpired == "" {
-			n, err = s.b.Exec(ctx, s.q.deleteBatch, append(cut[:len(cut):len(cut)], int64(size))...)
-			return err
+		switch {
+		case s.q.pickExpired != "":
+			n, last, err = s.deletePicked(ctx, args, cut, size)
+		case s.q.batchCursor:
+			err = s.b.QueryRow(ctx, s.q.deleteBatch, args...).Scan(&n, &last)
+		default:
+			n, err = s.b.Exec(ctx, s.q.deleteBatch, args...)
 		}
-		n, err = s.deletePicked(ctx, cut, size)
 		return err
 	})
-	return n, err
+	return n, last, err
 }
 
-// deletePicked reads up to size expired keys with a plain (non-locking)
-// read through the expiry index, then deletes those that are still expired
-// by primary key, in statements of a few fixed sizes (the last key repeats
-// to fill them), so that few statements are prepared. It reports size when
-// the read found size keys, so that the caller goes on even if some of them
-// were saved meanwhile.
-func (s *Store) deletePicked(ctx context.Context, cut []any, size int) (int64, error) {
-	rows, err := s.b.Query(ctx, s.q.pickExpired, append(cut[:len(cut):len(cut)], int64(size))...)
+// deletePicked reads up to size expired keys (pickExpired with args) with
+// a plain (non-locking) read through the expiry index, then deletes those
+// that are still expired (cut) by primary key, in statements of a few fixed
+// sizes (the last key repeats to fill them), so that few statements are
+// prepared. It reports size when the read found size keys, so that the
+// caller goes on even if some of them were saved meanwhile, and with a
+// cursor the expiry of the last key read.
+func (s *Store) deletePicked(ctx context.Context, args, cut []any, size int) (int64, any, error) {
+	rows, err := s.b.Query(ctx, s.q.pickExpired, args...)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	keys := make([]any, 0, size+len(cut))
+	var last any
+	dest := []any{new(string)}
+	if s.q.batchCursor {
+		dest = append(dest, &last)
+	}
 	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			rows.Close()
-			return 0, err
+			return 0, nil, err
 		}
-		keys = append(keys, k)
+		keys = append(keys, *dest[0].(*string))
 	}
 	if err := rows.Close(); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if err := rows.Err(); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	picked := len(keys)
 	for len(keys) > 0 {
@@ -273,11 +295,11 @@ func (s *Store) deletePicked(ctx context.Context, cut []any, size int) (int64, e
 		}
 		args = append(args, cut...)
 		if _, err := s.b.Exec(ctx, s.deleteKeysSQL(b), args...); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		keys = keys[n:]
 	}
-	return int64(picked), nil
+	return int64(picked), last, nil
 }
 
 // maxKeysPerDelete bounds the keys of one delete by key.

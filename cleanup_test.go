@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -161,6 +162,14 @@ type slowBackend struct {
 func (b *slowBackend) Exec(ctx context.Context, q string, args ...any) (int64, error) {
 	time.Sleep(b.d)
 	return b.fakeBackend.Exec(ctx, q, args...)
+}
+
+// QueryRow takes d for PostgreSQL's batches; the probes take no time.
+func (b *slowBackend) QueryRow(ctx context.Context, q string, args ...any) Row {
+	if strings.HasPrefix(q, "WITH d AS (DELETE") {
+		time.Sleep(b.d)
+	}
+	return b.fakeBackend.QueryRow(ctx, q, args...)
 }
 
 func TestCleanupPause(t *testing.T) {
@@ -391,10 +400,12 @@ func TestPacerBacksOffWhileProbesAreSlow(t *testing.T) {
 type pickBackend struct {
 	fakeBackend
 	keys    []string
+	picks   [][]any
 	deletes [][]any
 }
 
 func (b *pickBackend) Query(ctx context.Context, q string, args ...any) (Rows, error) {
+	b.picks = append(b.picks, args)
 	limit := int(args[len(args)-1].(int64))
 	n := min(limit, len(b.keys))
 	rows := &keyRows{keys: b.keys[:n]}
@@ -415,6 +426,9 @@ type keyRows struct {
 func (r *keyRows) Next() bool { r.i++; return r.i <= len(r.keys) }
 func (r *keyRows) Scan(dest ...any) error {
 	*dest[0].(*string) = r.keys[r.i-1]
+	if len(dest) > 1 {
+		*dest[1].(*any) = "expiry of " + r.keys[r.i-1]
+	}
 	return nil
 }
 func (r *keyRows) Err() error   { return nil }
@@ -464,6 +478,58 @@ func TestDeletePickedKeys(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDeleteExpiredKeysetCursor checks that each batch starts where the
+// last one ended: at 1970 (the tombstones' expiry) first, then at the
+// latest expiry the previous batch reached.
+func TestDeleteExpiredKeysetCursor(t *testing.T) {
+	opts := Options{CleanupBatchSize: 10, CleanupPause: -1}
+	t.Run("postgres", func(t *testing.T) {
+		b := &fakeBackend{affected: []int64{10, 10, 4}}
+		s, err := NewWithBackend(b, Postgres, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if n, err := s.DeleteExpired(context.Background()); n != 24 || err != nil {
+			t.Fatalf("DeleteExpired() = %d, %v, want 24, nil", n, err)
+		}
+		// Parameters: now, -now, from, limit. The fake reports n rows
+		// expiring at n ms after 1970.
+		want := []any{s.q.dead, int64(10), int64(10)}
+		if len(b.batches) != len(want) {
+			t.Fatalf("%d batches, want %d", len(b.batches), len(want))
+		}
+		for i, args := range b.batches {
+			if got := args[2]; got != want[i] {
+				t.Errorf("batch %d starts at %v, want %v", i, got, want[i])
+			}
+		}
+	})
+	t.Run("mysql", func(t *testing.T) {
+		b := &pickBackend{}
+		for i := range 25 {
+			b.keys = append(b.keys, fmt.Sprint("k", i))
+		}
+		s, err := NewWithBackend(b, MySQL, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if n, err := s.DeleteExpired(context.Background()); n != 25 || err != nil {
+			t.Fatalf("DeleteExpired() = %d, %v, want 25, nil", n, err)
+		}
+		want := []any{s.q.dead, "expiry of k9", "expiry of k19"}
+		if len(b.picks) != len(want) {
+			t.Fatalf("%d picks, want %d", len(b.picks), len(want))
+		}
+		for i, args := range b.picks {
+			if got := args[2]; got != want[i] {
+				t.Errorf("pick %d starts at %v, want %v", i, got, want[i])
+			}
+		}
+	})
 }
 
 func TestKeyBucket(t *testing.T) {

@@ -80,8 +80,8 @@ type dialectSQL interface {
 	upsert(t, key string, ins, vals, upd []string, ver string) string
 	// deleteBatch is how the dialect deletes a batch of expired rows and
 	// tombstones past their grace (see batchSQL). Parameters: now, the
-	// oldest tombstone version to keep (none when ver is ""), then a
-	// limit or the keys.
+	// oldest tombstone version to keep (none when ver is ""), with a cursor
+	// the expiry to start at, then a limit or the keys.
 	deleteBatch(t, key, exp, ver string, p *params) batchSQL
 	// limit adds a row limit n to a SELECT.
 	limit(query, n string) string
@@ -101,12 +101,22 @@ type dialectSQL interface {
 }
 
 // batchSQL deletes one batch of expired rows: either one statement, del
-// (now[, -now], limit), or a read of keys without locks, pick (the same
-// parameters), followed by deletes of n of those keys that are still
+// (now[, -now][, from], limit), or a read of keys without locks, pick (the
+// same parameters), followed by deletes of n of those keys that are still
 // expired, keys(n) (n keys, now[, -now]).
+//
+// With cursor set, the batches walk the expiry index as a keyset cursor:
+// del and pick take from, the expiry the previous batch reached (the
+// oldest tombstone's, 1970, for the first), and start their scan there;
+// del returns one row (the rows it deleted, the latest of their expiries)
+// and pick each key with its expiry, in expiry order. Where deleted rows
+// leave dead index entries behind until a vacuum or purge (PostgreSQL,
+// InnoDB), a batch that started from the oldest expiry again would walk
+// every entry the sweep had already deleted, and slow down as it went.
 type batchSQL struct {
 	del, pick string
 	keys      func(n int) string
+	cursor    bool
 }
 
 // columnTypes are a dialect's SQL types for the columns of a layout.

@@ -78,8 +78,12 @@ func (mysqlSQL) deleteBatch(t, key, exp, ver string, p *params) batchSQL {
 	// (a consistent read), then deleted by primary key, which locks only
 	// the rows themselves; the condition is checked again, so a session
 	// saved meanwhile stays.
-	pick := "SELECT " + key + " FROM " + t + " WHERE " + expiredWhere(exp, ver, p) + " ORDER BY " + exp + " LIMIT " + p.next()
-	return batchSQL{pick: pick, keys: func(n int) string {
+	//
+	// The read starts at the cursor: InnoDB purges deleted index entries
+	// in the background, and until it has, a read from the oldest expiry
+	// would walk them all again.
+	pick := "SELECT " + key + ", " + exp + " FROM " + t + " WHERE " + expiredWhere(exp, ver, p) + " AND " + exp + " >= " + p.next() + " ORDER BY " + exp + " LIMIT " + p.next()
+	return batchSQL{cursor: true, pick: pick, keys: func(n int) string {
 		in := make([]string, n)
 		for i := range in {
 			in[i] = "?"

@@ -55,15 +55,17 @@ func upsertExcluded(t, key string, ins, vals, upd []string, ver string) string {
 }
 
 func (postgresSQL) deleteBatch(t, key, exp, ver string, p *params) batchSQL {
-	// The oldest expired keys through the expiry index, locked while they
-	// are picked: concurrent sweeps skip each other's rows, and the batch
-	// locks only its own rows. The batch's transaction commits without
-	// waiting for its WAL to reach the disk (synchronous_commit off for it
-	// alone, set in the statement since the Backend may be a pool): after a
-	// crash at worst the last batches are undone, and their rows, still
-	// expired, go in the next sweep. Live writes keep the server's setting.
-	return batchSQL{del: "DELETE FROM " + t + " WHERE " + key + " IN (SELECT " + key + " FROM " + t + " WHERE " + expiredWhere(exp, ver, p) + " ORDER BY " + exp + " LIMIT " + p.next() + " FOR UPDATE SKIP LOCKED)" +
-		" AND (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL"}
+	// The oldest expired keys from the cursor on, through the expiry
+	// index, locked while they are picked: concurrent sweeps skip each
+	// other's rows, and the batch locks only its own rows. The batch's
+	// transaction commits without waiting for its WAL to reach the disk
+	// (synchronous_commit off for it alone, set in the statement since the
+	// Backend may be a pool): after a crash at worst the last batches are
+	// undone, and their rows, still expired, go in the next sweep. Live
+	// writes keep the server's setting.
+	where := expiredWhere(exp, ver, p) + " AND " + exp + " >= " + p.next()
+	return batchSQL{cursor: true, del: "WITH d AS (DELETE FROM " + t + " WHERE " + key + " IN (SELECT " + key + " FROM " + t + " WHERE " + where + " ORDER BY " + exp + " LIMIT " + p.next() + " FOR UPDATE SKIP LOCKED)" +
+		" AND (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL RETURNING " + exp + ") SELECT COUNT(*), MAX(" + exp + ") FROM d"}
 }
 
 // expiredWhere selects expired rows and tombstones past their grace:

@@ -12,6 +12,7 @@ import (
 type fakeBackend struct {
 	mu       sync.Mutex
 	execs    []string
+	batches  [][]any // the arguments of PostgreSQL's batches
 	affected []int64 // answers for successive deletes; 0 when exhausted
 	block    bool    // Exec waits for ctx to end
 	entered  chan struct{}
@@ -21,7 +22,7 @@ func (f *fakeBackend) Exec(ctx context.Context, query string, args ...any) (int6
 	f.mu.Lock()
 	f.execs = append(f.execs, query)
 	var n int64
-	if strings.HasPrefix(query, "DELETE") && len(f.affected) > 0 {
+	if (strings.HasPrefix(query, "DELETE") || strings.HasPrefix(query, "WITH d AS (DELETE")) && len(f.affected) > 0 {
 		n, f.affected = f.affected[0], f.affected[1:]
 	}
 	block, entered := f.block, f.entered
@@ -37,6 +38,14 @@ func (f *fakeBackend) Exec(ctx context.Context, query string, args ...any) (int6
 }
 
 func (f *fakeBackend) QueryRow(ctx context.Context, query string, args ...any) Row {
+	if strings.HasPrefix(query, "WITH d AS (DELETE") {
+		// PostgreSQL's batch: rows deleted and the latest expiry.
+		f.mu.Lock()
+		f.batches = append(f.batches, args)
+		f.mu.Unlock()
+		n, err := f.Exec(ctx, query, args...)
+		return batchRow{n: n, err: err}
+	}
 	return fakeRow{}
 }
 
@@ -49,7 +58,7 @@ func (f *fakeBackend) deletes() int {
 	defer f.mu.Unlock()
 	n := 0
 	for _, q := range f.execs {
-		if strings.HasPrefix(q, "DELETE") {
+		if strings.HasPrefix(q, "DELETE") || strings.HasPrefix(q, "WITH d AS (DELETE") {
 			n++
 		}
 	}
@@ -57,5 +66,21 @@ func (f *fakeBackend) deletes() int {
 }
 
 type fakeRow struct{}
+
+// batchRow answers a batch of DeleteExpired that reports what it deleted:
+// n rows, the latest expiring at n (Unix ms, the default layout's).
+type batchRow struct {
+	n   int64
+	err error
+}
+
+func (r batchRow) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	*dest[0].(*int64) = r.n
+	*dest[1].(*any) = r.n
+	return nil
+}
 
 func (fakeRow) Scan(...any) error { return sql.ErrNoRows }

@@ -41,8 +41,9 @@ type queries struct {
 	touch          string            // expiry[, updated], key, now
 	delete         string            // key: the row itself, at once
 	tombstone      string            // data (empty), dead, grace version, key: a deleted row that refuses saves; "" without versions
-	deleteBatch    string            // now[, -now], limit: expired rows and tombstones past their grace; "" where pickExpired is set
-	pickExpired    string            // now[, -now], limit: keys of such rows, read without locks, for deleteKeys
+	deleteBatch    string            // now[, -now][, from], limit: expired rows and tombstones past their grace; "" where pickExpired is set
+	pickExpired    string            // now[, -now][, from], limit: keys of such rows (and their expiries with a cursor), read without locks, for deleteKeys
+	batchCursor    bool              // deleteBatch and pickExpired take and report a keyset cursor (see batchSQL)
 	deleteKeys     []string          // keys (8, 16, ... maxKeysPerDelete of them), now[, -now]: those still expired
 	count          string            // now
 	clear          string            // none
@@ -233,7 +234,7 @@ func buildQueries(d *dialect, o *Options) queries {
 	// Bounded batches, so a large backlog never holds long locks.
 	reset()
 	b := d.sql.deleteBatch(t, key, exp, ver, &p)
-	q.deleteBatch, q.pickExpired = b.del, b.pick
+	q.deleteBatch, q.pickExpired, q.batchCursor = b.del, b.pick, b.cursor
 	for n := 8; b.keys != nil && n <= maxKeysPerDelete; n *= 2 {
 		q.deleteKeys = append(q.deleteKeys, b.keys(n))
 	}

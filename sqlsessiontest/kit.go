@@ -460,7 +460,9 @@ func testDeleteExpired(t *testing.T, k *kit) {
 	s := k.open(t, sqlsession.Options{CleanupBatchSize: 7})
 	past := time.Now().Add(-time.Minute)
 	for i := 0; i < 50; i++ {
-		mustSave(t, s, sqlsession.NewToken(), []byte("old"), past)
+		// Expiries in 13 steps, most shared by several rows: batches of 7
+		// end inside a run of equal expiries, where the next one resumes.
+		mustSave(t, s, sqlsession.NewToken(), []byte("old"), past.Add(-time.Duration(i%13)*time.Second))
 	}
 	var live []string
 	for i := 0; i < 5; i++ {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sqlsession/sqlsession"
+	"github.com/sqlsession/sqlsession/internal/dbtest"
 	"github.com/sqlsession/sqlsession/internal/testenv"
 )
 
@@ -415,7 +416,7 @@ type sweepBackend struct {
 }
 
 func (b sweepBackend) Exec(ctx context.Context, q string, args ...any) (int64, error) {
-	if !strings.HasPrefix(q, "DELETE") || !strings.Contains(q, "<=") {
+	if !dbtest.IsSweepBatch(q) {
 		return b.Backend.Exec(ctx, q, args...)
 	}
 	n := b.c.inFlight.Add(1)

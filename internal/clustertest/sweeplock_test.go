@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,15 +20,32 @@ type stuckSweeps struct {
 	ended *atomic.Int64
 }
 
-func (b stuckSweeps) Exec(ctx context.Context, q string, args ...any) (int64, error) {
-	if !strings.HasPrefix(q, "DELETE") || !strings.Contains(q, "<=") {
-		return b.Backend.Exec(ctx, q, args...)
-	}
+// hang waits for ctx to end, as a batch of a huge backlog would.
+func (b stuckSweeps) hang(ctx context.Context) error {
 	<-ctx.Done()
 	time.Sleep(50 * time.Millisecond)
 	b.ended.Add(1)
-	return 0, ctx.Err()
+	return ctx.Err()
 }
+
+func (b stuckSweeps) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	if !dbtest.IsSweepBatch(q) {
+		return b.Backend.Exec(ctx, q, args...)
+	}
+	return 0, b.hang(ctx)
+}
+
+func (b stuckSweeps) QueryRow(ctx context.Context, q string, args ...any) sqlsession.Row {
+	if !dbtest.IsSweepBatch(q) {
+		return b.Backend.QueryRow(ctx, q, args...)
+	}
+	return errRow{b.hang(ctx)}
+}
+
+// errRow is a Row whose Scan fails with err.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 func (b stuckSweeps) Pin(ctx context.Context) (sqlsession.Backend, func(), error) {
 	return b.Backend.(sqlsession.Pinner).Pin(ctx)

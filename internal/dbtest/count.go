@@ -2,6 +2,7 @@ package dbtest
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 
 	"github.com/sqlsession/sqlsession"
@@ -40,3 +41,10 @@ func (c pinCounter) Pin(ctx context.Context) (sqlsession.Backend, func(), error)
 }
 
 var _ sqlsession.Pinner = pinCounter{}
+
+// IsSweepBatch reports whether query is one batch of DeleteExpired: a
+// DELETE of expired rows (an Exec), or on PostgreSQL, where the batch
+// reports the rows it deleted, a WITH ... DELETE ... RETURNING (a QueryRow).
+func IsSweepBatch(query string) bool {
+	return (strings.HasPrefix(query, "DELETE") || strings.HasPrefix(query, "WITH d AS (DELETE")) && strings.Contains(query, "<=")
+}

@@ -3,7 +3,6 @@ package dbtest
 import (
 	"context"
 	"database/sql"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,12 +19,9 @@ type sweepCounter struct {
 	inFlight, max, batches *atomic.Int64
 }
 
-func (c sweepCounter) Exec(ctx context.Context, q string, args ...any) (int64, error) {
-	if !strings.HasPrefix(q, "DELETE") || !strings.Contains(q, "<=") {
-		return c.Backend.Exec(ctx, q, args...)
-	}
+// batch counts a batch in flight and slows it down.
+func (c sweepCounter) batch() (done func()) {
 	n := c.inFlight.Add(1)
-	defer c.inFlight.Add(-1)
 	for {
 		m := c.max.Load()
 		if n <= m || c.max.CompareAndSwap(m, n) {
@@ -34,7 +30,21 @@ func (c sweepCounter) Exec(ctx context.Context, q string, args ...any) (int64, e
 	}
 	c.batches.Add(1)
 	time.Sleep(3 * time.Millisecond)
+	return func() { c.inFlight.Add(-1) }
+}
+
+func (c sweepCounter) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	if IsSweepBatch(q) {
+		defer c.batch()()
+	}
 	return c.Backend.Exec(ctx, q, args...)
+}
+
+func (c sweepCounter) QueryRow(ctx context.Context, q string, args ...any) sqlsession.Row {
+	if IsSweepBatch(q) {
+		defer c.batch()()
+	}
+	return c.Backend.QueryRow(ctx, q, args...)
 }
 
 // pinningCounter also pins connections, so the Stores can take the lock.
