@@ -20,21 +20,15 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/sqlsession/sqlsession"
-	"github.com/sqlsession/sqlsession/examples/internal/cookiekey"
-	"github.com/sqlsession/sqlsession/examples/internal/database"
-	"github.com/sqlsession/sqlsession/examples/internal/serve"
+	"github.com/sqlsession/sqlsession/examples/internal/mainapp"
 )
 
 // snippet:start
@@ -45,36 +39,7 @@ import (
 
 // snippet:end
 
-func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
-	dsn := flag.String("dsn", "", database.Usage)
-	flag.Parse()
-	if err := run(*addr, *dsn); err != nil {
-		slog.Error(err.Error())
-		os.Exit(1)
-	}
-}
-
-// run serves the application until an interrupt or SIGTERM.
-func run(addr, dsn string) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	hashKey, err := cookiekey.FromEnv()
-	if err != nil {
-		return err
-	}
-	db, dialect, err := database.Open(dsn)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	handler, cleanup, err := newApp(ctx, db, dialect, hashKey)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-	return serve.HTTP(ctx, addr, handler)
-}
+func main() { mainapp.MainSigned(newApp) }
 
 // newApp creates the session table if needed and returns the application,
 // whose cookies are signed with hashKey (32 or 64 random bytes). cleanup

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/sqlsession/sqlsession"
+	"github.com/sqlsession/sqlsession/examples/internal/cookiekey"
 	"github.com/sqlsession/sqlsession/examples/internal/database"
 	"github.com/sqlsession/sqlsession/examples/internal/serve"
 )
@@ -28,6 +29,18 @@ func Main(newApp func(ctx context.Context, db *sql.DB, dialect sqlsession.Dialec
 		slog.Error(err.Error())
 		os.Exit(1)
 	}
+}
+
+// MainSigned is Main for the examples that sign their cookies: newApp also
+// gets the signing key of [cookiekey.FromEnv].
+func MainSigned(newApp func(ctx context.Context, db *sql.DB, dialect sqlsession.Dialect, hashKey []byte) (_ http.Handler, cleanup func(), _ error)) {
+	Main(func(ctx context.Context, db *sql.DB, dialect sqlsession.Dialect) (http.Handler, func(), error) {
+		hashKey, err := cookiekey.FromEnv()
+		if err != nil {
+			return nil, nil, err
+		}
+		return newApp(ctx, db, dialect, hashKey)
+	})
 }
 
 // run serves the application until an interrupt or SIGTERM.
