@@ -146,3 +146,43 @@ func BenchmarkStore(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDeleteExisting deletes sessions that exist, one each, under a
+// context that is never cancelled (as scs's stores, which take none, use
+// context.Background()), so that pgx's context watcher allocates nothing:
+// what remains is the allocations of the delete itself, through this
+// package and through the floor of BenchmarkStore (scs's pgxstore's
+// statement). With -memprofile and -memprofilerate 1 it shows where each
+// allocation is; the seeding's are not timed, but the profile holds them.
+func BenchmarkDeleteExisting(b *testing.B) {
+	pool, schema := testPool(b, testenv.PostgresDSN, func(c *pgxpool.Config) {
+		c.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	})
+	ctx := context.WithoutCancel(testCtx(b))
+	native, err := pgxstore.New(pool, sqlsession.Options{Schema: schema, Table: "bench_sessions"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := native.CreateTable(ctx); err != nil {
+		b.Fatal(err)
+	}
+	for _, st := range []struct {
+		name string
+		s    benchStore
+	}{{"pgxstore", native}, {"bare-pgxpool", newBare(b, pool, schema)}} {
+		b.Run(st.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				token := sqlsession.NewToken()
+				if err := st.s.Save(ctx, token, []byte("x"), time.Now().Add(time.Hour)); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if err := st.s.Delete(ctx, token); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
