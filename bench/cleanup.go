@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -18,6 +19,8 @@ type cleanupRow struct {
 	expired, deleted int64
 	live             int
 	took             time.Duration
+	stopped          bool          // DeleteExpired was stopped by -cleanup-for
+	bound            time.Duration // -cleanup-for
 	batch            int
 	findIdle         latencies
 	findBusy         latencies
@@ -213,7 +216,7 @@ func cleanupOne(ctx context.Context, e *env, t cleanupTarget) ([]cleanupRow, err
 // seeds the live sessions), else it reuses idle's.
 func cleanupRun(ctx context.Context, e *env, t cleanupTarget, cs *cleanupStore, cleaner *sqlsession.Store, mode string, idle *cleanupRow) (cleanupRow, error) {
 	cfg := e.cfg
-	row := cleanupRow{db: t.name, mode: mode, expired: int64(cfg.cleanupRows)}
+	row := cleanupRow{db: t.name, mode: mode, expired: int64(cfg.cleanupRows), bound: cfg.cleanupFor}
 	s := cs.s
 	row.batch = s.Options().CleanupBatchSize
 	start := time.Now()
@@ -255,9 +258,18 @@ func cleanupRun(ctx context.Context, e *env, t cleanupTarget, cs *cleanupStore, 
 	}
 	// Busy: traffic while the cleaner's DeleteExpired runs.
 	findBusy, saveBusy, err := traffic(ctx, s, live, func(<-chan struct{}) error {
+		dctx := ctx
+		if cfg.cleanupFor > 0 {
+			var cancel context.CancelFunc
+			dctx, cancel = context.WithTimeout(ctx, cfg.cleanupFor)
+			defer cancel()
+		}
 		t0 := time.Now()
-		n, err := cleaner.DeleteExpired(ctx)
+		n, err := cleaner.DeleteExpired(dctx)
 		row.took, row.deleted = time.Since(t0), n
+		if errors.Is(err, context.DeadlineExceeded) && dctx.Err() != nil && ctx.Err() == nil {
+			row.stopped, err = true, nil
+		}
 		return err
 	})
 	if err != nil {
@@ -268,8 +280,12 @@ func cleanupRun(ctx context.Context, e *env, t cleanupTarget, cs *cleanupStore, 
 		return row, err
 	}
 	row.findIdle, row.saveIdle = summarize(findIdle), summarize(saveIdle)
-	logf(cfg, "   %-32s %s: deleted %d in %v; Find p99 %v idle, %v during cleanup", t.name, mode, row.deleted, row.took.Round(time.Millisecond), row.findIdle.p99, row.findBusy.p99)
-	if row.deleted != row.expired {
+	stopped := ""
+	if row.stopped {
+		stopped = " (stopped by -cleanup-for)"
+	}
+	logf(cfg, "   %-32s %s: deleted %d in %v%s; Find p99 %v idle, %v during cleanup", t.name, mode, row.deleted, row.took.Round(time.Millisecond), stopped, row.findIdle.p99, row.findBusy.p99)
+	if row.deleted != row.expired && !row.stopped {
 		return row, fmt.Errorf("DeleteExpired removed %d rows, want %d", row.deleted, row.expired)
 	}
 	return row, nil
@@ -345,6 +361,9 @@ func cleanupMarkdown(b *strings.Builder, rows []cleanupRow) {
 		"(idle), and while `Store.DeleteExpired` removes every expired row. Goal: Find p99 during cleanup at most 2× idle, with steady progress (rows/s).\n\n",
 		rows[0].expired, rows[0].live, trafficWorkers, trafficRate)
 	b.WriteString("Idle is measured half before the cleanup and half after it, so that a change in the machine's other load falls on both sides. The first row of each database is `DeleteExpired` as it ships: adaptive pacing (`Options.CleanupPause` 0, a duty cycle on the time the batches take: on PostgreSQL and MariaDB batches of up to `CleanupBatchSize` taking a quarter of the time; on SQLite batches sized to take about as long as a slow live read, a tenth of the time, and a pause 200 times as long after a batch that stalled; everywhere a longer wait, up to eight batches' time, while a probe finds the database slower than usual). The second row is `CleanupPause: -1`: batches of `CleanupBatchSize` (1000) back to back, as fast as the database goes.\n\n")
+	if slices.ContainsFunc(rows, func(r cleanupRow) bool { return r.stopped }) {
+		fmt.Fprintf(b, "A row whose time says \"stopped\" is a cleanup stopped after the bound of `-cleanup-for` (%v), with rows still expired: its latencies are those of that part of the cleanup, and its rows/s those of the rows deleted by then.\n\n", rows[0].bound)
+	}
 	b.WriteString("| database | cleanup | deleted | took | rows/s | largest batch | Find p50 idle → cleanup | Find p99 idle → cleanup | Find p99 × | goal | Save p99 idle → cleanup |\n|---|---|--:|--:|--:|--:|--:|--:|--:|---|--:|\n")
 	for _, r := range rows {
 		ratio, goal := "–", "not measured: the cleanup ended before any operation"
@@ -355,8 +374,12 @@ func cleanupMarkdown(b *strings.Builder, rows []cleanupRow) {
 				goal = "**missed**"
 			}
 		}
-		fmt.Fprintf(b, "| %s | %s | %d | %v | %s | %d | %s → %s | %s → %s | %s | %s | %s → %s |\n",
-			r.db, r.mode, r.deleted, r.took.Round(time.Millisecond), num(float64(r.deleted)/r.took.Seconds()), r.batch,
+		took := r.took.Round(time.Millisecond).String()
+		if r.stopped {
+			took += ", stopped"
+		}
+		fmt.Fprintf(b, "| %s | %s | %d | %s | %s | %d | %s → %s | %s → %s | %s | %s | %s → %s |\n",
+			r.db, r.mode, r.deleted, took, num(float64(r.deleted)/r.took.Seconds()), r.batch,
 			r.findIdle.show(r.findIdle.p50), r.findBusy.show(r.findBusy.p50), r.findIdle.show(r.findIdle.p99), r.findBusy.show(r.findBusy.p99), ratio, goal,
 			r.saveIdle.show(r.saveIdle.p99), r.saveBusy.show(r.saveBusy.p99))
 	}

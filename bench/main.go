@@ -48,6 +48,7 @@ type config struct {
 	cleanupRows int
 	cleanupFast bool          // also DeleteExpired with CleanupPause -1
 	cleanupIdle time.Duration // p99 window without cleanup
+	cleanupFor  time.Duration // stop DeleteExpired after this long; 0: when done
 
 	out     string // Markdown report; "" for none
 	command string // how this run was started, for the report
@@ -120,6 +121,7 @@ func main() {
 	fs.IntVar(&cfg.e2eSessions, "e2e-sessions", cfg.e2eSessions, "end-to-end sessions per server")
 	fs.BoolVar(&cfg.cleanup, "cleanup", cfg.cleanup, "also measure Find p99 during DeleteExpired of -cleanup-rows expired rows (slow)")
 	fs.IntVar(&cfg.cleanupRows, "cleanup-rows", cfg.cleanupRows, "expired rows for -cleanup")
+	fs.DurationVar(&cfg.cleanupFor, "cleanup-for", cfg.cleanupFor, "with -cleanup, stop DeleteExpired after this long and report the rows deleted by then (0: when every expired row is gone)")
 	fs.BoolVar(&cfg.cleanupFast, "cleanup-fast", cfg.cleanupFast, "with -cleanup, also measure batches back to back (CleanupPause -1) on the expired rows inserted again")
 	fs.StringVar(&cfg.out, "out", "", "write the Markdown report to this file")
 	smoke := fs.Bool("smoke", false, "a few operations per cell: checks that everything runs")
