@@ -143,14 +143,18 @@ func (s *Store) lockSweep(ctx context.Context) (release func(), ok bool, err err
 // the time, and a batch that stalled (a checkpoint of the write-ahead log)
 // is followed by a pause 200 times as long.
 //
-// Statements take short locks: on PostgreSQL the batch is a bounded set of
-// keys picked through the expiry index with SKIP LOCKED, committed without
-// waiting for the disk (synchronous_commit off for that transaction only: a
-// crash can undo the last batches, whose rows the next sweep deletes; call
-// DeleteExpired outside transactions of your own); on MySQL and MariaDB the
-// keys are read without locks and then deleted by primary key, so that no
-// gap lock holds up a live insert; on SQLite the write lock is released
-// between batches.
+// Statements take short locks and touch only the index range they need:
+// on PostgreSQL and MySQL/MariaDB each batch starts at the expiry the last
+// one reached (a keyset cursor), so it never walks the index entries of rows
+// the sweep already deleted, which stay until a vacuum or purge; a row that
+// expires behind the cursor while the sweep runs waits for the next one. On
+// PostgreSQL the batch is a bounded set of keys picked through the expiry
+// index with SKIP LOCKED, committed without waiting for the disk
+// (synchronous_commit off for that transaction only: a crash can undo the
+// last batches, whose rows the next sweep deletes; call DeleteExpired
+// outside transactions of your own); on MySQL and MariaDB the keys are read
+// without locks and then deleted by primary key, so that no gap lock holds
+// up a live insert; on SQLite the write lock is released between batches.
 func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 	return s.deleteExpired(ctx, false)
 }
