@@ -71,8 +71,10 @@ func (c *cli) cleanup(ctx context.Context, args []string) error {
 
 // batches is the database/sql backend of the cleanup Store, reporting the
 // rows each statement deletes and refusing to start one once stop ends.
-// DeleteExpired runs only batch deletes through it; the last one often
-// finds nothing left, and is not reported.
+// DeleteExpired runs batch deletes through it (Exec, or on PostgreSQL a
+// QueryRow whose first column is the rows deleted) and reads (its probes,
+// MySQL's picks of keys); the last batch often finds nothing left, and is
+// not reported.
 type batches struct {
 	sqlsession.Backend
 	stop context.Context
@@ -89,6 +91,35 @@ func (b *batches) Exec(ctx context.Context, query string, args ...any) (int64, e
 	}
 	return n, err
 }
+
+func (b *batches) QueryRow(ctx context.Context, query string, args ...any) sqlsession.Row {
+	if !strings.Contains(query, "DELETE") {
+		return b.Backend.QueryRow(ctx, query, args...)
+	}
+	if b.stop.Err() != nil {
+		return errRow{errInterrupted}
+	}
+	return batchRow{b.Backend.QueryRow(ctx, query, args...), b.done}
+}
+
+// batchRow reports the rows of a batch that returns its count first.
+type batchRow struct {
+	sqlsession.Row
+	done func(n int64)
+}
+
+func (r batchRow) Scan(dest ...any) error {
+	err := r.Row.Scan(dest...)
+	if n, ok := dest[0].(*int64); ok && err == nil && *n > 0 {
+		r.done(*n)
+	}
+	return err
+}
+
+// errRow is a Row whose Scan fails with err.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 // progress reports the batches that deleted rows: a bar redrawn in place on
 // a terminal, one line per batch otherwise.
