@@ -482,54 +482,52 @@ func TestDeletePickedKeys(t *testing.T) {
 
 // TestDeleteExpiredKeysetCursor checks that each batch starts where the
 // last one ended: at 1970 (the tombstones' expiry) first, then at the
-// latest expiry the previous batch reached.
+// latest expiry the previous batch reached. The batches' parameters are
+// now, -now, from, limit.
 func TestDeleteExpiredKeysetCursor(t *testing.T) {
-	opts := Options{CleanupBatchSize: 10, CleanupPause: -1}
-	t.Run("postgres", func(t *testing.T) {
-		b := &fakeBackend{affected: []int64{10, 10, 4}}
-		s, err := NewWithBackend(b, Postgres, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		if n, err := s.DeleteExpired(context.Background()); n != 24 || err != nil {
-			t.Fatalf("DeleteExpired() = %d, %v, want 24, nil", n, err)
-		}
-		// Parameters: now, -now, from, limit. The fake reports n rows
-		// expiring at n ms after 1970.
-		want := []any{s.q.dead, int64(10), int64(10)}
-		if len(b.batches) != len(want) {
-			t.Fatalf("%d batches, want %d", len(b.batches), len(want))
-		}
-		for i, args := range b.batches {
-			if got := args[2]; got != want[i] {
-				t.Errorf("batch %d starts at %v, want %v", i, got, want[i])
+	tests := []struct {
+		name    string
+		dialect Dialect
+		deleted int64
+		backend func() (b Backend, batches func() [][]any)
+		from    []any // after the first batch's, which is 1970
+	}{
+		// The fake reports n rows, the latest expiring at n (Unix ms).
+		{"postgres", Postgres, 24, func() (Backend, func() [][]any) {
+			b := &fakeBackend{affected: []int64{10, 10, 4}}
+			return b, func() [][]any { return b.batches }
+		}, []any{int64(10), int64(10)}},
+		{"mysql", MySQL, 25, func() (Backend, func() [][]any) {
+			b := &pickBackend{}
+			for i := range 25 {
+				b.keys = append(b.keys, fmt.Sprint("k", i))
 			}
-		}
-	})
-	t.Run("mysql", func(t *testing.T) {
-		b := &pickBackend{}
-		for i := range 25 {
-			b.keys = append(b.keys, fmt.Sprint("k", i))
-		}
-		s, err := NewWithBackend(b, MySQL, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		if n, err := s.DeleteExpired(context.Background()); n != 25 || err != nil {
-			t.Fatalf("DeleteExpired() = %d, %v, want 25, nil", n, err)
-		}
-		want := []any{s.q.dead, "expiry of k9", "expiry of k19"}
-		if len(b.picks) != len(want) {
-			t.Fatalf("%d picks, want %d", len(b.picks), len(want))
-		}
-		for i, args := range b.picks {
-			if got := args[2]; got != want[i] {
-				t.Errorf("pick %d starts at %v, want %v", i, got, want[i])
+			return b, func() [][]any { return b.picks }
+		}, []any{"expiry of k9", "expiry of k19"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, batches := tt.backend()
+			s, err := NewWithBackend(b, tt.dialect, Options{CleanupBatchSize: 10, CleanupPause: -1})
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-	})
+			defer s.Close()
+			if n, err := s.DeleteExpired(context.Background()); n != tt.deleted || err != nil {
+				t.Fatalf("DeleteExpired() = %d, %v, want %d, nil", n, err, tt.deleted)
+			}
+			want := append([]any{s.q.dead}, tt.from...)
+			got := batches()
+			if len(got) != len(want) {
+				t.Fatalf("%d batches, want %d", len(got), len(want))
+			}
+			for i, args := range got {
+				if args[2] != want[i] {
+					t.Errorf("batch %d starts at %v, want %v", i, args[2], want[i])
+				}
+			}
+		})
+	}
 }
 
 func TestKeyBucket(t *testing.T) {
