@@ -18,20 +18,16 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
 	"github.com/gofiber/fiber/v3/middleware/recover"
 
 	"github.com/sqlsession/sqlsession"
-	"github.com/sqlsession/sqlsession/examples/internal/database"
+	"github.com/sqlsession/sqlsession/examples/internal/mainapp"
 	"github.com/sqlsession/sqlsession/examples/internal/serve"
 )
 
@@ -44,35 +40,14 @@ import (
 // snippet:end
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
-	dsn := flag.String("dsn", "", database.Usage)
-	flag.Parse()
-	if err := run(*addr, *dsn); err != nil {
-		slog.Error(err.Error())
-		os.Exit(1)
-	}
-}
-
-// run serves the application until an interrupt or SIGTERM.
-func run(addr, dsn string) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	db, dialect, err := database.Open(dsn)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	app, cleanup, err := newApp(ctx, db, dialect)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	slog.Info("listening", "url", "http://"+ln.Addr().String())
-	return serveApp(ctx, ln, app)
+	mainapp.MainFunc(newApp, func(ctx context.Context, addr string, app *fiber.App) error {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return err
+		}
+		slog.Info("listening", "url", "http://"+ln.Addr().String())
+		return serveApp(ctx, ln, app)
+	})
 }
 
 // serveApp serves app on ln until ctx is done, then shuts it down

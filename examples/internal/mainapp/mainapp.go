@@ -22,10 +22,16 @@ import (
 // handler that newApp returns until an interrupt or SIGTERM, then runs
 // newApp's cleanup. It exits with status 1 on an error.
 func Main(newApp func(ctx context.Context, db *sql.DB, dialect sqlsession.Dialect) (_ http.Handler, cleanup func(), _ error)) {
+	MainFunc(newApp, serve.HTTP)
+}
+
+// MainFunc is Main for an application that is not an http.Handler (fiber's
+// App): serveApp serves it on addr until ctx is done.
+func MainFunc[App any](newApp func(ctx context.Context, db *sql.DB, dialect sqlsession.Dialect) (_ App, cleanup func(), _ error), serveApp func(ctx context.Context, addr string, app App) error) {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
 	dsn := flag.String("dsn", "", database.Usage)
 	flag.Parse()
-	if err := run(*addr, *dsn, newApp); err != nil {
+	if err := run(*addr, *dsn, newApp, serveApp); err != nil {
 		slog.Error(err.Error())
 		os.Exit(1)
 	}
@@ -44,7 +50,7 @@ func MainSigned(newApp func(ctx context.Context, db *sql.DB, dialect sqlsession.
 }
 
 // run serves the application until an interrupt or SIGTERM.
-func run(addr, dsn string, newApp func(context.Context, *sql.DB, sqlsession.Dialect) (http.Handler, func(), error)) error {
+func run[App any](addr, dsn string, newApp func(context.Context, *sql.DB, sqlsession.Dialect) (App, func(), error), serveApp func(context.Context, string, App) error) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	db, dialect, err := database.Open(dsn)
@@ -52,10 +58,10 @@ func run(addr, dsn string, newApp func(context.Context, *sql.DB, sqlsession.Dial
 		return err
 	}
 	defer db.Close()
-	handler, cleanup, err := newApp(ctx, db, dialect)
+	app, cleanup, err := newApp(ctx, db, dialect)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
-	return serve.HTTP(ctx, addr, handler)
+	return serveApp(ctx, addr, app)
 }
