@@ -319,12 +319,16 @@ func keyBucket(n int) int {
 }
 
 // deleteKeysSQL returns the delete by n keys, n a keyBucket.
-func (s *Store) deleteKeysSQL(n int) string {
+func (s *Store) deleteKeysSQL(n int) string { return bucketSQL(s.q.deleteKeys, n) }
+
+// bucketSQL returns the statement for n keys of stmts, which has one for
+// each keyBucket from 8 up: 8, 16, 32 and so on.
+func bucketSQL(stmts []string, n int) string {
 	i := 0
 	for b := 8; b < n; b *= 2 {
 		i++
 	}
-	return s.q.deleteKeys[i]
+	return stmts[i]
 }
 
 // probe times the Find statement for a key no session has, through the

@@ -36,6 +36,7 @@ type queries struct {
 	optional       []string          // the names in addColumn, in order
 	find           string            // key, now
 	findExpiry     string            // key, now: data, expiry[, version]
+	findMany       []string          // keys (8, 16, ... maxBatchRead of them), now: key, data, expiry[, version]
 	save           string            // key, data, expiry[, created, updated][, owner][, extras...]; refused by a tombstone
 	saveIf         string            // data, expiry[, updated][, owner][, extras...], key, version, now; "" without versions
 	touch          string            // expiry[, updated], key, now
@@ -161,6 +162,14 @@ func buildQueries(d *dialect, o *Options) queries {
 		sel += ", " + ver
 	}
 	q.findExpiry = fmt.Sprintf("SELECT %s FROM %s WHERE %s = %s AND %s > %s", sel, t, key, next(), exp, next())
+	for n := 8; n <= maxBatchRead; n *= 2 {
+		reset()
+		in := make([]string, n)
+		for i := range in {
+			in[i] = next()
+		}
+		q.findMany = append(q.findMany, fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s IN (%s) AND %s > %s", key, sel, t, key, join(in), exp, next()))
+	}
 	reset()
 	q.count = fmt.Sprintf("SELECT COUNT(*) FROM %s WHERE %s > %s", t, exp, next())
 	reset()

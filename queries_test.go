@@ -30,6 +30,7 @@ func (q queries) dump() string {
 	}
 	add("find", q.find)
 	add("findExpiry", q.findExpiry)
+	add("findMany[0]", q.findMany[0])
 	add("save", q.save)
 	add("saveIf", q.saveIf)
 	add("touch", q.touch)

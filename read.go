@@ -44,6 +44,10 @@ func (s *Store) Find(ctx context.Context, token string) (data []byte, found bool
 		// A miss may be a write not yet replayed, an error a replica that
 		// is down: either way the primary has the answer.
 	}
+	if s.batch != nil {
+		row, err := s.batch.read(ctx, key, s.now())
+		return s.found(ctx, key, row.data, err)
+	}
 	err = s.b.QueryRow(ctx, s.q.find, f.args[:]...).Scan(f.dest[:]...)
 	return s.found(ctx, key, f.data, err)
 }
@@ -103,26 +107,29 @@ func (s *Store) read(ctx context.Context, key string, now time.Time) (Entry, boo
 			return e, found, err
 		}
 	}
-	c := &readCall{args: [2]any{key, s.q.time(now)}, exp: timeScan{f: s.opts.Layout.Time}}
-	c.dest = [3]any{&c.data, &c.exp, &c.version}
-	dest := c.dest[:]
-	if !s.opts.Layout.versioned() {
-		dest = dest[:2]
-	}
 	if r := s.opts.Replica; r != nil {
-		err := r.QueryRow(ctx, s.q.findExpiry, c.args[:]...).Scan(dest...)
+		row, err := s.readRow(ctx, r, key, now)
 		if err == nil {
-			data, found, err := s.found(ctx, key, c.data, nil)
-			return Entry{Data: data, Expiry: c.exp.t, Version: c.version}, found, err
+			data, found, err := s.found(ctx, key, row.data, nil)
+			return Entry{Data: data, Expiry: row.exp, Version: row.version}, found, err
 		}
 		// As in Find: the primary has the answer.
 	}
-	err := s.b.QueryRow(ctx, s.q.findExpiry, c.args[:]...).Scan(dest...)
-	data, found, err := s.found(ctx, key, c.data, err)
-	return Entry{Data: data, Expiry: c.exp.t, Version: c.version}, found, err
+	row, err := s.primaryRead(ctx, key, now)
+	data, found, err := s.found(ctx, key, row.data, err)
+	return Entry{Data: data, Expiry: row.exp, Version: row.version}, found, err
 }
 
-// readCall is findCall for read: arguments, scan destinations and what
+// primaryRead reads key's row from the primary: in a batch with
+// Options.BatchReads, else on its own.
+func (s *Store) primaryRead(ctx context.Context, key string, now time.Time) (storedRow, error) {
+	if s.batch != nil {
+		return s.batch.read(ctx, key, now)
+	}
+	return s.readRow(ctx, s.b, key, now)
+}
+
+// readCall is findCall for readRow: arguments, scan destinations and what
 // they scan into, in one allocation instead of five.
 type readCall struct {
 	args    [2]any

@@ -27,6 +27,7 @@ type Store struct {
 	now  func() time.Time
 	enc  *crypter // nil without Options.Keys
 
+	batch *readBatcher  // nil without Options.BatchReads
 	cache *cache        // nil without Options.Cache
 	cq    changeQueries // the cache's statements
 
@@ -84,6 +85,9 @@ func NewWithBackend(b Backend, dialect Dialect, opts Options) (*Store, error) {
 		}
 	}
 	rand.Read(s.handleKey[:])
+	if opts.BatchReads {
+		s.batch = &readBatcher{s: s}
+	}
 	if opts.Cache.enabled() {
 		s.cq = buildChangeQueries(dialect.d, &s.opts)
 		s.cache = newCache(opts.Cache)
