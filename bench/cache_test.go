@@ -296,8 +296,8 @@ func BenchmarkCacheE2E(b *testing.B) {
 	res := &e2eResult{}
 	servers := []e2eServer{
 		{nameFloor, startE2EFloor},
-		{nameHTTPSession, startE2EHTTPSession(false)},
-		{nameHTTPCached, startE2EHTTPSession(true)},
+		{nameHTTPSession, startE2EHTTPSession(plainStore)},
+		{nameHTTPCached, startE2EHTTPSession(cachedStore)},
 		{nameScsRedis, startE2EScs(scsOnRedis(res))},
 	}
 	short := strings.NewReplacer(nameFloor, "floor", nameHTTPCached, "httpsession-cache",

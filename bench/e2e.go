@@ -64,6 +64,7 @@ const (
 	nameFloor       = "floor: net/http + one pgx SELECT"
 	nameHTTPSession = "httpsession + sqlsession (pgxstore)"
 	nameHTTPCached  = "httpsession + sqlsession (pgxstore), cache on"
+	nameHTTPBatched = "httpsession + sqlsession (pgxstore), BatchReads"
 	nameScsCore     = "scs + sqlsession (scsstore, pgxstore)"
 	nameScsPgx      = "scs + scs pgxstore"
 	nameScsRedis    = "scs + scs redisstore"
@@ -73,8 +74,9 @@ func e2eServers(res *e2eResult) []e2eServer {
 	return []e2eServer{
 		{nameFloor, startE2EFloor},
 		{"sessions in a Go map", startE2EMap},
-		{nameHTTPSession, startE2EHTTPSession(false)},
-		{nameHTTPCached, startE2EHTTPSession(true)},
+		{nameHTTPSession, startE2EHTTPSession(plainStore)},
+		{nameHTTPBatched, startE2EHTTPSession(batchedStore)},
+		{nameHTTPCached, startE2EHTTPSession(cachedStore)},
 		{nameScsCore, startE2EScs(scsOnCore)},
 		{nameScsPgx, startE2EScs(scsOnPgx)},
 		{nameScsRedis, startE2EScs(scsOnRedis(res))},
@@ -149,15 +151,24 @@ func startE2EMap(ctx context.Context, e *env, n int) (http.Handler, []string, er
 	return h, cookies, nil
 }
 
-// startE2EHTTPSession is httpsession on pgxstore, with the session cache
-// (room for every session) when cached is set.
-func startE2EHTTPSession(cached bool) func(context.Context, *env, int) (http.Handler, []string, error) {
+// storeOptions are the options of a Store for n sessions.
+type storeOptions func(n int) sqlsession.Options
+
+// The Stores under httpsession: defaults; with read batching; with the
+// session cache, room for every session.
+var (
+	plainStore   storeOptions = func(int) sqlsession.Options { return sqlsession.Options{} }
+	batchedStore storeOptions = func(int) sqlsession.Options { return sqlsession.Options{BatchReads: true} }
+	cachedStore  storeOptions = func(n int) sqlsession.Options {
+		return sqlsession.Options{Cache: sqlsession.CacheOptions{MaxEntries: 2 * n}}
+	}
+)
+
+// startE2EHTTPSession is httpsession on pgxstore, its Store made with
+// opts.
+func startE2EHTTPSession(opts storeOptions) func(context.Context, *env, int) (http.Handler, []string, error) {
 	return func(ctx context.Context, e *env, n int) (http.Handler, []string, error) {
-		var opts sqlsession.Options
-		if cached {
-			opts.Cache = sqlsession.CacheOptions{MaxEntries: 2 * n}
-		}
-		s, err := coreOnPgx(ctx, e, nil, opts)
+		s, err := coreOnPgx(ctx, e, nil, opts(n))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -473,7 +484,7 @@ func e2eMarkdown(b *strings.Builder, res *e2eResult, cfg *config) {
 		"during the turn divided by its requests (server, session manager, store and driver together), and CPU/request this process's CPU time (user and system) likewise: the Go side of a request, without wrk's or the database's. "+
 		"PostgreSQL pools have %d connections, each server its own schema; the Redis pool (redigo) has %d, on a %s this program starts on a free port, without persistence. "+
 		"The floor is a bare net/http handler doing one pgx SELECT for the cookie's token, with nothing else; the map keeps sessions in a Go map behind a RWMutex; no server has a router. "+
-		"httpsession and scs run with their defaults (24 h lifetime, no idle timeout); sqlsession with its defaults (hashed tokens, versions), and for the row so marked with the session cache on (room for every session). "+
+		"httpsession and scs run with their defaults (24 h lifetime, no idle timeout); sqlsession with its defaults (hashed tokens, versions), and for the rows so marked with read batching (Options.BatchReads) or the session cache on (room for every session). "+
 		"wrk, the servers, PostgreSQL and Redis share the %d cores.\n\n",
 		cfg.e2eSessions, cfg.e2eTurn, cfg.e2eD, cfg.pool, cfg.pool, redis, runtime.NumCPU())
 	b.WriteString("| server | connections | requests/s | × floor | allocs/request | CPU/request | latency p50 | latency p99 | socket errors |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
@@ -520,6 +531,12 @@ func e2eGoals(b *strings.Builder, rows []e2eRow) {
 		}
 		if rd, ok := byConns[c][nameScsRedis]; ok {
 			fmt.Fprintf(b, ", scs on Redis %.0f; this process's CPU per request %v, scs on Redis %v", rd.allocs, hs.cpu.Round(time.Microsecond), rd.cpu.Round(time.Microsecond))
+		}
+		if hb, ok := byConns[c][nameHTTPBatched]; ok {
+			fmt.Fprintf(b, "; with BatchReads httpsession at %.2f×", hb.ratio)
+			if rd, ok := byConns[c][nameScsRedis]; ok {
+				fmt.Fprintf(b, " (ahead of scs on Redis: %s)", verdict(hb.ratio > rd.ratio))
+			}
 		}
 		if hc, ok := byConns[c][nameHTTPCached]; ok {
 			fmt.Fprintf(b, "; with the session cache httpsession at %.2f×", hc.ratio)

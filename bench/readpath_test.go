@@ -29,8 +29,8 @@ func BenchmarkReadPath(b *testing.B) {
 	res := &e2eResult{}
 	for _, srv := range []e2eServer{
 		{"floor", startE2EFloor},
-		{"httpsession", startE2EHTTPSession(false)},
-		{"httpsession-cache", startE2EHTTPSession(true)},
+		{"httpsession", startE2EHTTPSession(plainStore)},
+		{"httpsession-cache", startE2EHTTPSession(cachedStore)},
 		{"scs-sqlsession", startE2EScs(scsOnCore)},
 		{"scs-redis", startE2EScs(scsOnRedis(res))},
 	} {
