@@ -136,4 +136,3 @@ func TestBatchReadsConformance(t *testing.T) {
 		})
 	})
 }
-
