@@ -150,6 +150,7 @@ var checks = []struct {
 	{"AllEarlyBreak", testAllEarlyBreak},
 	{"ConcurrentFirstSave", testConcurrentFirstSave},
 	{"ConcurrentMixed", testConcurrentMixed},
+	{"BatchReads", testBatchReads},
 	{"TooLarge", testTooLarge},
 	{"CancelledContext", testCancelledContext},
 	{"Close", testClose},
