@@ -18,13 +18,18 @@ import (
 // TestConcurrentKeys sends 50 requests of one session at once, each setting
 // its own key; they all load the session before any commits. All 50 keys
 // are kept, with one instance of the application and with five (each its
-// own Manager and Store on the same table), the requests spread over them.
+// own Manager and Store on the same table), the requests spread over them,
+// and so with Stores that batch their reads.
 func TestConcurrentKeys(t *testing.T) {
 	const n = 50
 	dbtest.Each(t, dbtest.Servers, func(t *testing.T, tg dbtest.Target, db *sql.DB, schema string) {
-		for _, instances := range []int{1, 5} {
-			t.Run(fmt.Sprintf("instances=%d", instances), func(t *testing.T) {
-				e := newEnv(t, tg, db, schema, setup{})
+		for _, c := range []struct {
+			instances int
+			batch     bool // Options.BatchReads: the loads and re-reads answered in batches
+		}{{1, false}, {5, false}, {5, true}} {
+			instances := c.instances
+			t.Run(fmt.Sprintf("instances=%d/BatchReads=%v", instances, c.batch), func(t *testing.T) {
+				e := newEnv(t, tg, db, schema, setup{opts: sqlsession.Options{BatchReads: c.batch}})
 				b := e.browser()
 				b.want("POST", "/login?user=ada", "ok")
 				browsers := []*browser{b}
@@ -48,7 +53,7 @@ func TestConcurrentKeys(t *testing.T) {
 				wg.Wait()
 				keys := b.keys()
 				kept := len(keys) - 1 // and user
-				t.Logf("%s, %d instances: %d of %d keys kept; %d statements written", tg.Name, instances, kept, n, e.writes.Load()-before)
+				t.Logf("%s, %d instances, BatchReads %v: %d of %d keys kept; %d statements written", tg.Name, instances, c.batch, kept, n, e.writes.Load()-before)
 				if kept != n {
 					t.Errorf("%d concurrent requests each setting a key: %d keys kept, want %d (%v)", n, kept, n, keys)
 				}
