@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -100,13 +101,10 @@ func (b *readBatcher) release() {
 	defer b.mu.Unlock()
 	for len(b.queue) > 0 {
 		n := min(len(b.queue), maxBatchRead)
-		batch := make([]*queuedRead, n)
-		copy(batch, b.queue)
-		clear(b.queue[:n])
-		b.queue = b.queue[n:]
-		if len(b.queue) == 0 {
-			b.queue = b.queue[:0:0] // let the drained array go
-		}
+		batch := slices.Clone(b.queue[:n])
+		rest := copy(b.queue, b.queue[n:]) // the queue keeps its array
+		clear(b.queue[rest:])
+		b.queue = b.queue[:rest]
 		for _, w := range batch {
 			if w.state.CompareAndSwap(readWaiting, readLeading) {
 				w.batch = batch
