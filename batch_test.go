@@ -256,6 +256,16 @@ func TestBatchReads(t *testing.T) {
 			batches: [][]string{{"a"}},
 		},
 	}
+	// More reads than a statement takes: two batches, in the queue's order.
+	many := tests[0]
+	many.name, many.keys, many.want, many.batches = "a long queue takes two statements", nil, map[string]readResult{}, [][]string{nil, nil}
+	for i := range maxBatchRead + 6 {
+		k := fmt.Sprintf("k%03d", i)
+		many.keys = append(many.keys, k)
+		many.want[k] = readResult{}
+		many.batches[i/maxBatchRead] = append(many.batches[i/maxBatchRead], k)
+	}
+	tests = append(tests, many)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := &tableBackend{rows: rows, hold: map[string]bool{"held": true}, release: make(chan struct{}), held: make(chan string)}
