@@ -116,3 +116,14 @@ func ExampleLookupDialect() {
 	fmt.Println(d, ok, d == sqlsession.MySQL)
 	// Output: mysql true true
 }
+
+// A busy service whose requests all read their session: concurrent reads
+// are answered by one statement where they would otherwise queue for the
+// pool.
+func ExampleOptions_batchReads() {
+	store, err := sqlsession.New(db, sqlsession.Postgres, sqlsession.Options{BatchReads: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+}

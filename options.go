@@ -146,8 +146,9 @@ type Options struct {
 	// the process far less, at the price of waiting for a statement in
 	// flight. A read whose context ends while it waits returns the
 	// context's error. Reads from Options.Replica and the cache are not
-	// batched. See bench/BENCHMARKS.md for what it gains. Default false:
-	// every read is its own statement.
+	// batched. See docs/scale.md ("Read batching") for what it gains and
+	// when it costs latency. Default false: every read is its own
+	// statement.
 	BatchReads bool
 
 	// Retries bounds how often a write (Save, Touch, Delete, cleanup) is
