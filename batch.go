@@ -121,14 +121,18 @@ func (b *readBatcher) release() {
 // read of batch but the caller's (which is leading and reads its own).
 func (b *readBatcher) run(ctx context.Context, batch []*queuedRead, now time.Time) {
 	keys := make([]string, 0, len(batch))
-	seen := make(map[string]bool, len(batch))
+	asked := make(map[string]bool, len(batch)) // until a read of the key has its row
 	for _, w := range batch {
-		if w.state.Load() != readAbandoned && !seen[w.key] {
-			seen[w.key] = true
+		if w.state.Load() != readAbandoned && !asked[w.key] {
+			asked[w.key] = true
 			keys = append(keys, w.key)
 		}
 	}
-	rows, stray, err := b.s.readRows(ctx, keys, now)
+	rows, err := b.s.readRows(ctx, keys, now)
+	stray := false
+	for k := range rows {
+		stray = stray || !asked[k]
+	}
 	for _, w := range batch {
 		switch {
 		case err != nil && ctx.Err() != nil && w.state.Load() != readLeading:
@@ -138,9 +142,9 @@ func (b *readBatcher) run(ctx context.Context, batch []*queuedRead, now time.Tim
 		default:
 			r, ok := rows[w.key]
 			switch {
-			case ok && seen[w.key]:
+			case ok && asked[w.key]:
 				w.row = r
-				seen[w.key] = false
+				asked[w.key] = false
 			case ok:
 				// A second read of the key gets data of its own.
 				w.row = storedRow{data: bytes.Clone(r.data), exp: r.exp, version: r.version}
@@ -172,9 +176,9 @@ func (s *Store) readRow(ctx context.Context, b Backend, key string, now time.Tim
 	return storedRow{data: c.data, exp: c.exp.t, version: c.version}, err
 }
 
-// readRows reads the live rows of keys in one statement. stray reports a
-// row whose key is none of keys.
-func (s *Store) readRows(ctx context.Context, keys []string, now time.Time) (rows map[string]storedRow, stray bool, err error) {
+// readRows reads the live rows of keys in one statement, by the key each
+// row is stored under.
+func (s *Store) readRows(ctx context.Context, keys []string, now time.Time) (map[string]storedRow, error) {
 	n := keyBucket(len(keys))
 	args := make([]any, 0, n+1)
 	for _, k := range keys {
@@ -186,10 +190,10 @@ func (s *Store) readRows(ctx context.Context, keys []string, now time.Time) (row
 	args = append(args, s.q.time(now))
 	rs, err := s.b.Query(ctx, bucketSQL(s.q.findMany, n), args...)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	defer rs.Close()
-	rows = make(map[string]storedRow, len(keys))
+	rows := make(map[string]storedRow, len(keys))
 	var (
 		key     string
 		data    []byte
@@ -200,20 +204,12 @@ func (s *Store) readRows(ctx context.Context, keys []string, now time.Time) (row
 	if !s.opts.Layout.versioned() {
 		dest = dest[:3]
 	}
-	asked := make(map[string]bool, len(keys))
-	for _, k := range keys {
-		asked[k] = true
-	}
 	for rs.Next() {
 		data, version = nil, 0
 		if err := rs.Scan(dest...); err != nil {
-			return nil, false, err
-		}
-		if !asked[key] {
-			stray = true
-			continue
+			return nil, err
 		}
 		rows[key] = storedRow{data: data, exp: exp.t, version: version}
 	}
-	return rows, stray, rs.Err()
+	return rows, rs.Err()
 }

@@ -29,27 +29,33 @@ func (s *Store) Find(ctx context.Context, token string) (data []byte, found bool
 	if !ok {
 		return nil, false, nil
 	}
+	now := s.now()
 	if s.cache != nil {
-		if e, found, ok, err := s.cachedRead(ctx, key, s.now()); ok {
+		if e, found, ok, err := s.cachedRead(ctx, key, now); ok {
 			return e.Data, found, err
 		}
 	}
-	f := &findCall{args: [2]any{key, s.q.time(s.now())}}
-	f.dest[0] = &f.data
-	if s.opts.Replica != nil {
-		err = s.opts.Replica.QueryRow(ctx, s.q.find, f.args[:]...).Scan(f.dest[:]...)
-		if err == nil {
-			return s.found(ctx, key, f.data, nil)
+	if r := s.opts.Replica; r != nil {
+		if data, err := s.findData(ctx, r, key, now); err == nil {
+			return s.found(ctx, key, data, nil)
 		}
 		// A miss may be a write not yet replayed, an error a replica that
 		// is down: either way the primary has the answer.
 	}
 	if s.batch != nil {
-		row, err := s.batch.read(ctx, key, s.now())
+		row, err := s.batch.read(ctx, key, now)
 		return s.found(ctx, key, row.data, err)
 	}
-	err = s.b.QueryRow(ctx, s.q.find, f.args[:]...).Scan(f.dest[:]...)
-	return s.found(ctx, key, f.data, err)
+	data, err = s.findData(ctx, s.b, key, now)
+	return s.found(ctx, key, data, err)
+}
+
+// findData reads one live session's data through b: Find's statement.
+func (s *Store) findData(ctx context.Context, b Backend, key string, now time.Time) ([]byte, error) {
+	f := &findCall{args: [2]any{key, s.q.time(now)}}
+	f.dest[0] = &f.data
+	err := b.QueryRow(ctx, s.q.find, f.args[:]...).Scan(f.dest[:]...)
+	return f.data, err
 }
 
 // findCall is what one Find hands the Backend: its arguments, its scan
