@@ -306,3 +306,32 @@ func TestBatchReads(t *testing.T) {
 		})
 	}
 }
+
+// TestBatchReadsOwnData checks that two reads of one key answered by one
+// batch do not share the data they return: a caller may change its own.
+func TestBatchReadsOwnData(t *testing.T) {
+	b := &tableBackend{rows: map[string]string{"held": "h", "a": "A"}, hold: map[string]bool{"held": true}, release: make(chan struct{}), held: make(chan string)}
+	s, err := NewWithBackend(b, Postgres, Options{PlainTokens: true, BatchReads: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	wait := busy(t, s, b)
+	got := make(chan []byte, 2)
+	for i := range 2 {
+		go func() {
+			e, _, _ := s.Lookup(context.Background(), "a")
+			got <- e.Data
+		}()
+		queued(t, s, i+1)
+	}
+	close(b.release)
+	wait()
+	x, y := <-got, <-got
+	if len(b.batches) != 1 || string(x) != "A" || string(y) != "A" {
+		t.Fatalf("%d batches answered %q and %q, want one answering A twice", len(b.batches), x, y)
+	}
+	if &x[0] == &y[0] {
+		t.Error("two reads of one key share their data")
+	}
+}
