@@ -31,8 +31,10 @@
 // # What a request writes
 //
 // [Manager.Handler] reads the session once per request (one SELECT through
-// [sqlsession.Store.Lookup]) and decodes nothing until a handler calls a
-// method of the [Session]. At commit it writes:
+// [sqlsession.Store.Lookup], or a share of one with
+// [sqlsession.Options.BatchReads], which answers the reads of concurrent
+// requests together) and decodes nothing until a handler calls a method of
+// the [Session]. At commit it writes:
 //
 //   - nothing for a request that only read, except that with
 //     [Config.IdleTimeout] the expiry moves at most once per tenth of it
