@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -15,9 +16,11 @@ import (
 // read that arrives while all lanes are busy joins a queue instead of
 // taking a connection of its own; when a lane's statement ends, the queue
 // (up to maxBatchRead keys) becomes the next statement of that lane:
-// SELECT ... WHERE key IN (...). Under light load nothing waits and every
-// read is the statement it would be without batching; under heavy load
-// one statement answers many requests, which costs the database and the
+// SELECT ... WHERE key IN (...), on PostgreSQL one SELECT per key joined by
+// UNION ALL (see postgresSQL.readMany), and for a batch of one key the
+// single-key statement. Under light load nothing waits and every read is
+// the statement it would be without batching; under heavy load one
+// statement answers many requests, which costs the database and the
 // process far less than one statement each.
 //
 // No goroutine is started: the first still-waiting read of a batch runs
@@ -26,7 +29,7 @@ import (
 // batch. When a batch fails because the context of the read running it
 // ended, the others read on their own instead of sharing that error.
 const (
-	readLanes    = 2
+	readLanes    = 4
 	maxBatchRead = 64
 )
 
@@ -62,6 +65,29 @@ type storedRow struct {
 	data    []byte
 	exp     time.Time
 	version int64
+}
+
+// find is read for [Store.Find]: a read with a lane of its own sends
+// Find's statement, which reads the data alone.
+func (b *readBatcher) find(ctx context.Context, key string, now time.Time) ([]byte, error) {
+	if !b.lane() {
+		row, err := b.read(ctx, key, now)
+		return row.data, err
+	}
+	defer b.release()
+	return b.s.findData(ctx, b.s.b, key, now)
+}
+
+// lane takes a free lane, if there is one, for a read of its own, which
+// calls release when it ends.
+func (b *readBatcher) lane() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.running < readLanes {
+		b.running++
+		return true
+	}
+	return false
 }
 
 // read returns key's row, live at now, or an error wrapping sql.ErrNoRows.
@@ -128,7 +154,19 @@ func (b *readBatcher) run(ctx context.Context, batch []*queuedRead, now time.Tim
 			keys = append(keys, w.key)
 		}
 	}
-	rows, err := b.s.readRows(ctx, keys, now)
+	var rows map[string]storedRow
+	var err error
+	if len(keys) == 1 {
+		// One key: the single-key statement, not a batch padded out.
+		var r storedRow
+		if r, err = b.s.readRow(ctx, b.s.b, keys[0], now); err == nil {
+			rows = map[string]storedRow{keys[0]: r}
+		} else if errors.Is(err, sql.ErrNoRows) {
+			err = nil
+		}
+	} else {
+		rows, err = b.s.readRows(ctx, keys, now)
+	}
 	stray := false
 	for k := range rows {
 		stray = stray || !asked[k]
@@ -185,7 +223,9 @@ func (s *Store) readRows(ctx context.Context, keys []string, now time.Time) (map
 		args = append(args, k)
 	}
 	for len(args) < n {
-		args = append(args, keys[len(keys)-1])
+		// No session is stored under "" (Save refuses an empty token): the
+		// statement's spare keys find nothing.
+		args = append(args, "")
 	}
 	args = append(args, s.q.time(now))
 	rs, err := s.b.Query(ctx, bucketSQL(s.q.findMany, n), args...)

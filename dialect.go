@@ -85,6 +85,9 @@ type dialectSQL interface {
 	deleteBatch(t, key, exp, ver string, p *params) batchSQL
 	// limit adds a row limit n to a SELECT.
 	limit(query, n string) string
+	// readMany selects cols (the key first) of the live rows of keys (their
+	// parameters) in table t: those whose expiry exp is after now.
+	readMany(t, cols, key, exp string, keys []string, now string) string
 	// lock and unlock take and release the table's sweep lock by name
 	// (a parameter); "" where the dialect has none or the transaction's
 	// end releases it.
@@ -98,6 +101,13 @@ type dialectSQL interface {
 	// inserted, updated or deleted in the session table, in the same
 	// transaction (see changes.go).
 	changeLog(c *changeSpec) changeSQL
+}
+
+// readIn is readMany as one key IN (...) list: what the planners of
+// MySQL, MariaDB, SQLite and SQL Server answer with a probe of the primary
+// key per key.
+func readIn(t, cols, key, exp string, keys []string, now string) string {
+	return "SELECT " + cols + " FROM " + t + " WHERE " + key + " IN (" + join(keys) + ") AND " + exp + " > " + now
 }
 
 // batchSQL deletes one batch of expired rows: either one statement, del

@@ -92,6 +92,10 @@ func (mysqlSQL) deleteBatch(t, key, exp, ver string, p *params) batchSQL {
 	}}
 }
 
+func (mysqlSQL) readMany(t, cols, key, exp string, keys []string, now string) string {
+	return readIn(t, cols, key, exp, keys, now)
+}
+
 func (mysqlSQL) limit(query, n string) string { return query + " LIMIT " + n }
 
 func (mysqlSQL) lock(*params) (string, string) {

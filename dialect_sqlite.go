@@ -44,6 +44,10 @@ func (sqliteSQL) deleteBatch(t, key, exp, ver string, p *params) batchSQL {
 	return batchSQL{del: "DELETE FROM " + t + " WHERE " + key + " IN (SELECT " + key + " FROM " + t + " WHERE " + expiredWhere(exp, ver, p) + " LIMIT " + p.next() + ")"}
 }
 
+func (sqliteSQL) readMany(t, cols, key, exp string, keys []string, now string) string {
+	return readIn(t, cols, key, exp, keys, now)
+}
+
 func (sqliteSQL) limit(query, n string) string { return query + " LIMIT " + n }
 
 // SQLite has no named locks; its writers queue anyway.

@@ -69,6 +69,10 @@ func (sqlserverSQL) deleteBatch(t, key, exp, ver string, p *params) batchSQL {
 	return batchSQL{del: "DELETE TOP (" + p.next() + ") FROM " + t + " WHERE " + where}
 }
 
+func (sqlserverSQL) readMany(t, cols, key, exp string, keys []string, now string) string {
+	return readIn(t, cols, key, exp, keys, now)
+}
+
 func (sqlserverSQL) limit(query, n string) string {
 	return "SELECT TOP (" + n + ") " + strings.TrimPrefix(query, "SELECT ")
 }

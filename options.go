@@ -137,18 +137,18 @@ type Options struct {
 	// leave Replica unset. Everything else uses the primary. Default nil.
 	Replica Backend
 
-	// BatchReads answers concurrent reads together: while two reads of the
+	// BatchReads answers concurrent reads together: while four reads of the
 	// table are in flight, the Find and Lookup calls that arrive wait for
-	// one of them to end and are then read in one statement (WHERE key IN
-	// (...), up to 64 sessions). Under light load nothing waits and each
+	// one of them to end and are then read in one statement (up to 64
+	// sessions: WHERE key IN (...), on PostgreSQL one primary-key SELECT
+	// per key joined by UNION ALL). Under light load nothing waits and each
 	// read is its own statement, as without it; under many concurrent
 	// requests one statement answers many, which costs the database and
 	// the process far less, at the price of waiting for a statement in
 	// flight. A read whose context ends while it waits returns the
 	// context's error. Reads from Options.Replica and the cache are not
 	// batched. See docs/scale.md ("Read batching") for what it gains and
-	// when it costs latency. Default false: every read is its own
-	// statement.
+	// when it costs. Default false: every read is its own statement.
 	BatchReads bool
 
 	// Retries bounds how often a write (Save, Touch, Delete, cleanup) is

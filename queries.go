@@ -168,7 +168,7 @@ func buildQueries(d *dialect, o *Options) queries {
 		for i := range in {
 			in[i] = next()
 		}
-		q.findMany = append(q.findMany, fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s IN (%s) AND %s > %s", key, sel, t, key, join(in), exp, next()))
+		q.findMany = append(q.findMany, d.sql.readMany(t, key+", "+sel, key, exp, in, next()))
 	}
 	reset()
 	q.count = fmt.Sprintf("SELECT COUNT(*) FROM %s WHERE %s > %s", t, exp, next())

@@ -43,8 +43,8 @@ func (s *Store) Find(ctx context.Context, token string) (data []byte, found bool
 		// is down: either way the primary has the answer.
 	}
 	if s.batch != nil {
-		row, err := s.batch.read(ctx, key, now)
-		return s.found(ctx, key, row.data, err)
+		data, err = s.batch.find(ctx, key, now)
+		return s.found(ctx, key, data, err)
 	}
 	data, err = s.findData(ctx, s.b, key, now)
 	return s.found(ctx, key, data, err)
