@@ -60,34 +60,40 @@ func families() []family {
 	return []family{
 		{"postgres-pgx", "postgres", "PostgreSQL through a pgx pool (pgxpool)", []target{
 			{"raw pgxpool", roleFloor, openPgxFloor},
-			{"sqlsession pgxstore", roleCore, openPgxCore},
+			{"sqlsession pgxstore", roleCore, openPgxCore(sqlsession.Options{})},
+			{"sqlsession pgxstore, BatchReads", roleRef, openPgxCore(batchReads)},
 			{"scs pgxstore", rolePeer, openScsPgx},
 		}},
 		{"postgres-sql", "postgres", "PostgreSQL through database/sql (pgx stdlib)", append([]target{
 			{"raw database/sql", roleFloor, openSQLFloor("postgres", false)},
-			{"sqlsession database/sql", roleCore, openSQLCore("postgres", true)},
+			{"sqlsession database/sql", roleCore, openSQLCore("postgres", true, sqlsession.Options{})},
 			{"scs postgresstore", rolePeer, openScs("postgres", "postgres", func(db *sql.DB) scsStore { return scspostgres.NewWithCleanupInterval(db, 0) })},
 		}, gormTargets("postgres")...)},
 		{"mysql", "mysql", "MariaDB through database/sql (go-sql-driver/mysql, default DSN: no interpolateParams)", append([]target{
 			{"raw database/sql, prepared once", roleFloor, openSQLFloor("mysql", true)},
 			{"raw database/sql, ad hoc", roleRef, openSQLFloor("mysql", false)},
-			{"sqlsession database/sql", roleCore, openSQLCore("mysql", true)},
-			{"sqlsession on SQLBackend (ad hoc)", roleRef, openSQLCore("mysql", false)},
+			{"sqlsession database/sql", roleCore, openSQLCore("mysql", true, sqlsession.Options{})},
+			{"sqlsession database/sql, BatchReads", roleRef, openSQLCore("mysql", true, batchReads)},
+			{"sqlsession on SQLBackend (ad hoc)", roleRef, openSQLCore("mysql", false, sqlsession.Options{})},
 			{"scs mysqlstore", rolePeer, openScs("mysql", "mysql", func(db *sql.DB) scsStore { return scsmysql.NewWithCleanupInterval(db, 0) })},
 		}, gormTargets("mysql")...)},
 		{"sqlite-modernc", "sqlite", "SQLite through database/sql (modernc.org/sqlite, pure Go)", []target{
 			{"raw database/sql, prepared once", roleFloor, openSQLFloor("sqlite", true)},
 			{"raw database/sql, ad hoc", roleRef, openSQLFloor("sqlite", false)},
-			{"sqlsession database/sql", roleCore, openSQLCore("sqlite", true)},
+			{"sqlsession database/sql", roleCore, openSQLCore("sqlite", true, sqlsession.Options{})},
+			{"sqlsession database/sql, BatchReads", roleRef, openSQLCore("sqlite", true, batchReads)},
 		}},
 		{"sqlite-mattn", "sqlite", "SQLite through database/sql (mattn/go-sqlite3, cgo)", []target{
 			{"raw database/sql, prepared once", roleFloor, openSQLFloor("sqlite3", true)},
 			{"raw database/sql, ad hoc", roleRef, openSQLFloor("sqlite3", false)},
-			{"sqlsession database/sql", roleCore, openSQLCore("sqlite3", true)},
+			{"sqlsession database/sql", roleCore, openSQLCore("sqlite3", true, sqlsession.Options{})},
 			{"scs sqlite3store", rolePeer, openScs("sqlite3", "sqlite", func(db *sql.DB) scsStore { return scssqlite.NewWithCleanupInterval(db, 0) })},
 		}},
 	}
 }
+
+// batchReads is sqlsession with read batching on.
+var batchReads = sqlsession.Options{BatchReads: true}
 
 // dialectOf maps a driver-ish name to the SQL dialect and the driver.
 func dialectOf(name string) (dialect string, d sqlsession.Dialect) {
@@ -149,23 +155,25 @@ func openPgxFloor(ctx context.Context, e *env) (*instance, error) {
 	return &instance{impl: &pgxFloor{p: p, q: floorQueries("postgres")}, seed: settled(coreSeed(pgxExec(p), "postgres", false), pgxExec(p), "postgres")}, nil
 }
 
-func openPgxCore(ctx context.Context, e *env) (*instance, error) {
-	schema, err := e.pgSchema(ctx)
-	if err != nil {
-		return nil, err
+func openPgxCore(opts sqlsession.Options) func(context.Context, *env) (*instance, error) {
+	return func(ctx context.Context, e *env) (*instance, error) {
+		schema, err := e.pgSchema(ctx)
+		if err != nil {
+			return nil, err
+		}
+		p, err := e.pgPool(ctx, schema, nil)
+		if err != nil {
+			return nil, err
+		}
+		s, err := pgxstore.New(p, opts)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.CreateTable(ctx); err != nil {
+			return nil, err
+		}
+		return &instance{impl: coreImpl{s}, seed: settled(coreSeed(pgxExec(p), "postgres", true), pgxExec(p), "postgres"), close: func() { s.Close() }}, nil
 	}
-	p, err := e.pgPool(ctx, schema, nil)
-	if err != nil {
-		return nil, err
-	}
-	s, err := pgxstore.New(p, sqlsession.Options{})
-	if err != nil {
-		return nil, err
-	}
-	if err := s.CreateTable(ctx); err != nil {
-		return nil, err
-	}
-	return &instance{impl: coreImpl{s}, seed: settled(coreSeed(pgxExec(p), "postgres", true), pgxExec(p), "postgres"), close: func() { s.Close() }}, nil
 }
 
 func openScsPgx(ctx context.Context, e *env) (*instance, error) {
@@ -233,7 +241,7 @@ func openSQLFloor(driver string, prepared bool) func(context.Context, *env) (*in
 // openSQLCore opens sqlsession on database/sql: through sqlsession.New,
 // as users do, or, with viaNew false, on the plain SQLBackend, which sends
 // every statement ad hoc.
-func openSQLCore(driver string, viaNew bool) func(context.Context, *env) (*instance, error) {
+func openSQLCore(driver string, viaNew bool, opts sqlsession.Options) func(context.Context, *env) (*instance, error) {
 	return func(ctx context.Context, e *env) (*instance, error) {
 		dialect, d := dialectOf(driver)
 		db, err := openDB(ctx, e, driver, false)
@@ -242,9 +250,9 @@ func openSQLCore(driver string, viaNew bool) func(context.Context, *env) (*insta
 		}
 		var s *sqlsession.Store
 		if viaNew {
-			s, err = sqlsession.New(db, d, sqlsession.Options{})
+			s, err = sqlsession.New(db, d, opts)
 		} else {
-			s, err = sqlsession.NewWithBackend(sqlsession.SQLBackend(db), d, sqlsession.Options{})
+			s, err = sqlsession.NewWithBackend(sqlsession.SQLBackend(db), d, opts)
 		}
 		if err != nil {
 			return nil, err
