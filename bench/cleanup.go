@@ -77,11 +77,7 @@ type cleanupStore struct {
 func cleanupTargets() []cleanupTarget {
 	return []cleanupTarget{
 		{"PostgreSQL (pgxstore)", "postgres", func(ctx context.Context, e *env) (*cleanupStore, error) {
-			schema, err := e.pgSchema(ctx)
-			if err != nil {
-				return nil, err
-			}
-			p, err := e.pgPool(ctx, schema, nil)
+			p, err := e.pgSchemaPool(ctx, nil)
 			if err != nil {
 				return nil, err
 			}

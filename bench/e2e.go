@@ -204,11 +204,7 @@ func scsOnCore(ctx context.Context, e *env) (scs.Store, error) {
 }
 
 func scsOnPgx(ctx context.Context, e *env) (scs.Store, error) {
-	schema, err := e.pgSchema(ctx)
-	if err != nil {
-		return nil, err
-	}
-	p, err := e.pgPool(ctx, schema, nil)
+	p, err := e.pgSchemaPool(ctx, nil)
 	if err != nil {
 		return nil, err
 	}

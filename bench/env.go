@@ -102,6 +102,16 @@ func (e *env) pgPool(ctx context.Context, schema string, tracer pgx.QueryTracer)
 	return p, nil
 }
 
+// pgSchemaPool makes a schema of its own (see pgSchema) and opens a pgx
+// pool in it (see pgPool).
+func (e *env) pgSchemaPool(ctx context.Context, tracer pgx.QueryTracer) (*pgxpool.Pool, error) {
+	schema, err := e.pgSchema(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return e.pgPool(ctx, schema, tracer)
+}
+
 // pgDB opens a database/sql pool (pgx stdlib) of cfg.pool connections in
 // schema.
 func (e *env) pgDB(schema string, tracer pgx.QueryTracer) (*sql.DB, error) {

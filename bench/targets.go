@@ -136,11 +136,7 @@ func createCoreTable(ctx context.Context, b sqlsession.Backend, d sqlsession.Dia
 }
 
 func openPgxFloor(ctx context.Context, e *env) (*instance, error) {
-	schema, err := e.pgSchema(ctx)
-	if err != nil {
-		return nil, err
-	}
-	p, err := e.pgPool(ctx, schema, nil)
+	p, err := e.pgSchemaPool(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -157,11 +153,7 @@ func openPgxFloor(ctx context.Context, e *env) (*instance, error) {
 
 func openPgxCore(opts sqlsession.Options) func(context.Context, *env) (*instance, error) {
 	return func(ctx context.Context, e *env) (*instance, error) {
-		schema, err := e.pgSchema(ctx)
-		if err != nil {
-			return nil, err
-		}
-		p, err := e.pgPool(ctx, schema, nil)
+		p, err := e.pgSchemaPool(ctx, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -177,11 +169,7 @@ func openPgxCore(opts sqlsession.Options) func(context.Context, *env) (*instance
 }
 
 func openScsPgx(ctx context.Context, e *env) (*instance, error) {
-	schema, err := e.pgSchema(ctx)
-	if err != nil {
-		return nil, err
-	}
-	p, err := e.pgPool(ctx, schema, nil)
+	p, err := e.pgSchemaPool(ctx, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -110,11 +110,7 @@ func scenarios() []scenario {
 
 // coreOnPgx opens a sqlsession Store on a counted pgx pool.
 func coreOnPgx(ctx context.Context, e *env, c *counter, opts sqlsession.Options) (*sqlsession.Store, error) {
-	schema, err := e.pgSchema(ctx)
-	if err != nil {
-		return nil, err
-	}
-	p, err := e.pgPool(ctx, schema, c.tracer())
+	p, err := e.pgSchemaPool(ctx, c.tracer())
 	if err != nil {
 		return nil, err
 	}
@@ -162,11 +158,7 @@ func startScs(core, scsIdle bool) func(context.Context, *env, *counter, net.List
 			}
 			sm.Store = scsstore.New(s)
 		} else {
-			schema, err := e.pgSchema(ctx)
-			if err != nil {
-				return nil, err
-			}
-			p, err := e.pgPool(ctx, schema, c.tracer())
+			p, err := e.pgSchemaPool(ctx, c.tracer())
 			if err != nil {
 				return nil, err
 			}
