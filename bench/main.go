@@ -240,6 +240,9 @@ func run(ctx context.Context, cfg *config) (*report, error) {
 			return rep, fmt.Errorf("%s: %w", f.key, err)
 		}
 	}
+	if (cfg.http || cfg.wrk || cfg.e2e) && cfg.pgDSN == "" {
+		logf(cfg, "== writes per request and end to end: skipped, they need PostgreSQL (-pg or $SQLSESSION_TEST_POSTGRES_DSN)")
+	}
 	if cfg.http && cfg.pgDSN != "" {
 		logf(cfg, "== writes per read-only request (PostgreSQL)")
 		rows, err := runWrites(ctx, e)
