@@ -83,6 +83,11 @@ func (b *readBatcher) find(ctx context.Context, key string, now time.Time) ([]by
 func (b *readBatcher) lane() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.takeLane()
+}
+
+// takeLane is lane with b.mu held.
+func (b *readBatcher) takeLane() bool {
 	if b.running < readLanes {
 		b.running++
 		return true
@@ -93,8 +98,7 @@ func (b *readBatcher) lane() bool {
 // read returns key's row, live at now, or an error wrapping sql.ErrNoRows.
 func (b *readBatcher) read(ctx context.Context, key string, now time.Time) (storedRow, error) {
 	b.mu.Lock()
-	if b.running < readLanes {
-		b.running++
+	if b.takeLane() {
 		b.mu.Unlock()
 		defer b.release()
 		return b.s.readRow(ctx, b.s.b, key, now)
@@ -154,19 +158,7 @@ func (b *readBatcher) run(ctx context.Context, batch []*queuedRead, now time.Tim
 			keys = append(keys, w.key)
 		}
 	}
-	var rows map[string]storedRow
-	var err error
-	if len(keys) == 1 {
-		// One key: the single-key statement, not a batch padded out.
-		var r storedRow
-		if r, err = b.s.readRow(ctx, b.s.b, keys[0], now); err == nil {
-			rows = map[string]storedRow{keys[0]: r}
-		} else if errors.Is(err, sql.ErrNoRows) {
-			err = nil
-		}
-	} else {
-		rows, err = b.s.readRows(ctx, keys, now)
-	}
+	rows, err := b.s.readRows(ctx, keys, now)
 	stray := false
 	for k := range rows {
 		stray = stray || !asked[k]
@@ -215,8 +207,19 @@ func (s *Store) readRow(ctx context.Context, b Backend, key string, now time.Tim
 }
 
 // readRows reads the live rows of keys in one statement, by the key each
-// row is stored under.
+// row is stored under: for one key the single-key statement, not a batch
+// padded out.
 func (s *Store) readRows(ctx context.Context, keys []string, now time.Time) (map[string]storedRow, error) {
+	if len(keys) == 1 {
+		r, err := s.readRow(ctx, s.b, keys[0], now)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return nil, nil
+		case err != nil:
+			return nil, err
+		}
+		return map[string]storedRow{keys[0]: r}, nil
+	}
 	n := keyBucket(len(keys))
 	args := make([]any, 0, n+1)
 	for _, k := range keys {

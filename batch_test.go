@@ -300,7 +300,7 @@ func TestBatchReads(t *testing.T) {
 			for _, keys := range append(b.batches, tt.batches...) {
 				slices.Sort(keys)
 			}
-			// Batches on two lanes run side by side.
+			// Batches on different lanes run side by side.
 			slices.SortFunc(b.batches, func(x, y []string) int { return strings.Compare(x[0], y[0]) })
 			if !slices.EqualFunc(b.batches, tt.batches, slices.Equal) {
 				t.Errorf("batched reads %q, want %q", b.batches, tt.batches)

@@ -11,6 +11,8 @@ import (
 	scspgx "github.com/alexedwards/scs/pgxstore"
 	scspostgres "github.com/alexedwards/scs/postgresstore"
 	scssqlite "github.com/alexedwards/scs/sqlite3store"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	waderstore "github.com/wader/gormstore/v2"
 	gormmysql "gorm.io/driver/mysql"
 	gormpostgres "gorm.io/driver/postgres"
@@ -151,17 +153,27 @@ func openPgxFloor(ctx context.Context, e *env) (*instance, error) {
 	return &instance{impl: &pgxFloor{p: p, q: floorQueries("postgres")}, seed: settled(coreSeed(pgxExec(p), "postgres", false), pgxExec(p), "postgres")}, nil
 }
 
+// pgxCore opens sqlsession through pgxstore with opts on a pool of its
+// own (see pgSchemaPool), and creates its table. The caller closes the Store.
+func pgxCore(ctx context.Context, e *env, tracer pgx.QueryTracer, opts sqlsession.Options) (*pgxpool.Pool, *sqlsession.Store, error) {
+	p, err := e.pgSchemaPool(ctx, tracer)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := pgxstore.New(p, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.CreateTable(ctx); err != nil {
+		return nil, nil, err
+	}
+	return p, s, nil
+}
+
 func openPgxCore(opts sqlsession.Options) func(context.Context, *env) (*instance, error) {
 	return func(ctx context.Context, e *env) (*instance, error) {
-		p, err := e.pgSchemaPool(ctx, nil)
+		p, s, err := pgxCore(ctx, e, nil, opts)
 		if err != nil {
-			return nil, err
-		}
-		s, err := pgxstore.New(p, opts)
-		if err != nil {
-			return nil, err
-		}
-		if err := s.CreateTable(ctx); err != nil {
 			return nil, err
 		}
 		return &instance{impl: coreImpl{s}, seed: settled(coreSeed(pgxExec(p), "postgres", true), pgxExec(p), "postgres"), close: func() { s.Close() }}, nil

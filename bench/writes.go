@@ -25,7 +25,6 @@ import (
 	"github.com/sqlsession/sqlsession"
 	"github.com/sqlsession/sqlsession/fiberstore"
 	"github.com/sqlsession/sqlsession/gorillastore"
-	"github.com/sqlsession/sqlsession/pgxstore"
 	"github.com/sqlsession/sqlsession/scsstore"
 )
 
@@ -110,15 +109,8 @@ func scenarios() []scenario {
 
 // coreOnPgx opens a sqlsession Store on a counted pgx pool.
 func coreOnPgx(ctx context.Context, e *env, c *counter, opts sqlsession.Options) (*sqlsession.Store, error) {
-	p, err := e.pgSchemaPool(ctx, c.tracer())
+	_, s, err := pgxCore(ctx, e, c.tracer(), opts)
 	if err != nil {
-		return nil, err
-	}
-	s, err := pgxstore.New(p, opts)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.CreateTable(ctx); err != nil {
 		return nil, err
 	}
 	e.cleanup = append(e.cleanup, func() { s.Close() })

@@ -34,23 +34,33 @@ func (c *batchCounter) Query(ctx context.Context, query string, args ...any) (sq
 	return c.Backend.Query(ctx, query, args...)
 }
 
+// batchingStore opens a Store with BatchReads on a table of its own
+// through a batchCounter, and returns them with the table's quoted name.
+// The test's cleanup closes the Store and drops the table.
+func batchingStore(t *testing.T, tg Target, db *sql.DB, schema string) (*sqlsession.Store, *batchCounter, string) {
+	t.Helper()
+	counter := &batchCounter{Backend: sqlsession.SQLBackend(db)}
+	opts := sqlsession.Options{Table: testenv.Name("t"), Schema: schema, BatchReads: true}
+	table := QuotedTable(tg.Dialect, schema, opts.Table)
+	t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + table) })
+	s, err := sqlsession.NewWithBackend(counter, tg.Dialect, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.CreateTable(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return s, counter, table
+}
+
 // TestBatchReads checks that concurrent reads with Options.BatchReads
 // are batched on every database: the conformance kit (BatchReads) checks
 // what they answer.
 func TestBatchReads(t *testing.T) {
 	Each(t, Servers, func(t *testing.T, tg Target, db *sql.DB, schema string) {
 		ctx := t.Context()
-		counter := &batchCounter{Backend: sqlsession.SQLBackend(db)}
-		opts := sqlsession.Options{Table: testenv.Name("t"), Schema: schema, BatchReads: true}
-		t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + QuotedTable(tg.Dialect, schema, opts.Table)) })
-		s, err := sqlsession.NewWithBackend(counter, tg.Dialect, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		if err := s.CreateTable(ctx); err != nil {
-			t.Fatal(err)
-		}
+		s, counter, _ := batchingStore(t, tg, db, schema)
 		// A session per goroutine: a batch of reads of one key is the
 		// single-key statement.
 		const goroutines, reads = 64, 40
@@ -88,18 +98,7 @@ func TestBatchReads(t *testing.T) {
 func TestBatchReadPlan(t *testing.T) {
 	Each(t, []Target{pgx}, func(t *testing.T, tg Target, db *sql.DB, schema string) {
 		ctx := t.Context()
-		counter := &batchCounter{Backend: sqlsession.SQLBackend(db)}
-		opts := sqlsession.Options{Table: testenv.Name("t"), Schema: schema, BatchReads: true}
-		table := QuotedTable(tg.Dialect, schema, opts.Table)
-		t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + table) })
-		s, err := sqlsession.NewWithBackend(counter, tg.Dialect, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		if err := s.CreateTable(ctx); err != nil {
-			t.Fatal(err)
-		}
+		s, counter, table := batchingStore(t, tg, db, schema)
 		exp := time.Now().Add(time.Hour)
 		toks := make([]string, 1000)
 		for i := range toks {
