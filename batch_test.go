@@ -26,6 +26,7 @@ type tableBackend struct {
 	held    chan string // a single read of a held key has begun
 	batches [][]string  // the keys of each batched read, padding left out
 	singles []string    // the keys of single reads
+	single  []string    // the statements of single reads
 	block   bool        // Query waits for its context to end
 	fail    error       // Query's error
 	stray   bool        // Query also returns a row under a key not asked for
@@ -40,6 +41,7 @@ func (b *tableBackend) QueryRow(ctx context.Context, query string, args ...any) 
 	key := args[0].(string)
 	b.mu.Lock()
 	b.singles = append(b.singles, key)
+	b.single = append(b.single, query)
 	hold := b.hold[key]
 	data, ok := b.rows[key]
 	b.mu.Unlock()
@@ -341,5 +343,27 @@ func TestBatchReadsOwnData(t *testing.T) {
 	}
 	if &x[0] == &y[0] {
 		t.Error("two reads of one key share their data")
+	}
+}
+
+// TestBatchReadsFindAlone checks that a Find with a lane free sends Find's
+// own statement, which reads the data alone, and a Lookup the one that
+// also reads the expiry and version.
+func TestBatchReadsFindAlone(t *testing.T) {
+	b := &tableBackend{rows: map[string]string{"a": "A"}}
+	s, err := NewWithBackend(b, Postgres, Options{PlainTokens: true, BatchReads: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if data, found, err := s.Find(ctx, "a"); string(data) != "A" || !found || err != nil {
+		t.Fatalf("Find() = %q, %v, %v", data, found, err)
+	}
+	if e, found, err := s.Lookup(ctx, "a"); string(e.Data) != "A" || !found || err != nil {
+		t.Fatalf("Lookup() = %q, %v, %v", e.Data, found, err)
+	}
+	if want := []string{s.q.find, s.q.findExpiry}; !slices.Equal(b.single, want) || len(b.batches) != 0 {
+		t.Errorf("statements %q and %d batches, want %q and none", b.single, len(b.batches), want)
 	}
 }
